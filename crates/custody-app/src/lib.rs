@@ -1,1 +1,20 @@
-//! placeholder
+//! custody's use cases: the operations the CLI (and later the server) expose, built from the
+//! domain crates, with file I/O at this edge and every failure mapped to a stable [`Code`].
+//!
+//! What it is: key files, signing and attesting artifacts, offline verification, trust roots.
+//! What it is not: a user interface. Prompting, printing and exit statuses belong to
+//! `custody-cli`; this crate returns values and [`Error`]s.
+
+mod codes;
+mod error;
+pub mod fs;
+pub mod keys;
+pub mod sign;
+pub mod trust;
+pub mod verify;
+
+pub use crate::codes::{Code, markdown as errors_markdown};
+pub use crate::error::{Document, Error, Result};
+
+#[cfg(test)]
+mod tests;

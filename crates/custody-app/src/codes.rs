@@ -1,0 +1,183 @@
+//! The stable error codes: one table, the single source for `custody explain` and docs/errors.md.
+//!
+//! A code's first digit is its exit status: 1 verification failed, 2 usage or input error,
+//! 3 environment or I/O failure. Codes are never reused or renumbered.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! codes {
+    ($( $variant:ident = $num:literal, $title:literal, $meaning:literal, $fix:literal; )*) => {
+        /// A stable error code (`CUSTODY-Exxxx`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $(
+                #[doc = $title]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The number after `CUSTODY-E`.
+            pub fn number(self) -> u16 {
+                match self { $(Code::$variant => $num,)* }
+            }
+
+            /// A short title.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+
+            /// What the code means, in a sentence or two.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Code::$variant => $meaning,)* }
+            }
+
+            /// What to do about it.
+            pub fn remediation(self) -> &'static str {
+                match self { $(Code::$variant => $fix,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    ArtifactDigestMismatch = 1001, "artifact does not match the signed digest",
+        "The file's digest differs from the digest the signature or attestation covers: the file was changed after signing, or the bundle belongs to another file.",
+        "Obtain the original artifact, or the bundle that was made for this exact file. Do not deploy this file.";
+    SignatureInvalid = 1002, "signature does not verify",
+        "The signature is well formed but does not verify over the signed content under the key: the signature, the signed payload or a bundle field was altered, or another key made it.",
+        "Re-create the bundle with 'custody sign' or 'custody attest'. If the bundle came from elsewhere, treat the artifact as untrusted.";
+    KeyMismatch = 1003, "signed by a different key",
+        "The bundle says it was signed by one key, and the key given for verification is another; the signature does not verify under the given key.",
+        "Verify with the signer's public key (the key id is in the message), or ask the publisher which key signs this artifact.";
+    UnknownKey = 1004, "signing key is not in the trust root",
+        "No key in the trust root has the signer's key id.",
+        "Sign with a key the trust root lists, or add the key to a new trust root version signed by the root keys ('custody trust-root init --from').";
+    WrongRole = 1005, "signing key has another role",
+        "The signer's key is in the trust root, but for another role than the one this verification requires (for example a build key used as a release key).",
+        "Sign with a key of the required role, or pass the intended role with --role if the requirement was wrong.";
+    KeyExpired = 1006, "signing key has expired",
+        "The signer's key is outside its validity window in the trust root at the time of verification.",
+        "Re-sign with a current key. A signature made before expiry stays valid only with a trusted timestamp proving when it was made.";
+    KeyNotYetValid = 1007, "signing key is not valid yet",
+        "The signer's key is listed with a validity window that starts after the time of verification.",
+        "Check the system clock, or wait until the key's validFrom time; re-sign with a currently valid key.";
+    KeyRevoked = 1008, "signing key is revoked",
+        "The trust root marks the signer's key as revoked at or before the time of verification.",
+        "Treat artifacts signed only by this key as untrusted; re-sign them with a new key after review.";
+    SubjectMismatch = 1009, "attestation is about another artifact",
+        "The attestation's signature is valid, but none of its subjects has this file's digest.",
+        "Use the attestation made for this exact file; an attestation cannot be moved to another artifact.";
+    ThresholdNotMet = 1010, "not enough valid signatures",
+        "Fewer distinct trusted keys signed than the threshold requires. Signatures by unknown keys, duplicate signatures by the same key, and invalid signatures do not count.",
+        "Collect signatures from more of the required keys ('custody trust-root sign').";
+    TrustRootExpired = 1011, "trust root has expired",
+        "The trust root's expires time has passed.",
+        "Obtain the current trust root version from its publisher, or have the root key holders issue a new version.";
+    TrustRootChainBroken = 1012, "trust root version is not a valid successor",
+        "A trust root version does not follow the previous one: its version is not exactly one higher, or the previous root keys did not sign it to their threshold.",
+        "Verify the versions in order from a trusted anchor, and have the previous root key holders sign the new version.";
+    TrustRootMalformed = 1013, "trust root is malformed",
+        "The trust root document is not valid: bad JSON, duplicate keys, unknown fields, a key id that does not match its key, or a key listed twice.",
+        "Obtain an intact copy of the trust root; do not edit a signed trust root by hand.";
+    BundleMalformed = 1014, "bundle or envelope is malformed",
+        "The bundle or DSSE envelope is not well formed: bad JSON, duplicate keys, invalid base64, missing fields, excessive size or nesting, or an invalid in-toto statement inside.",
+        "Obtain an intact bundle from the signer, or re-create it with 'custody sign' or 'custody attest'.";
+    BundleUnsupported = 1015, "bundle uses an unsupported format",
+        "The bundle's media type, payload type, digest algorithm or key-and-digest combination is not one custody verifies.",
+        "Use a Sigstore bundle v0.1 to v0.3 with a SHA-256 or SHA-512 digest, or a DSSE envelope carrying an in-toto Statement v1.";
+    Usage = 2001, "invalid command line",
+        "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
+        "Run the command with --help to see its arguments.";
+    KeyFileMalformed = 2002, "key file is not a supported key",
+        "The key file is not a PEM-encoded PKCS#8 private key or SPKI public key of a supported algorithm (Ed25519 or ECDSA P-256).",
+        "Pass a key made by 'custody key generate', or convert with 'openssl pkcs8 -topk8' (private) or 'openssl pkey -pubout' (public).";
+    WrongPassphrase = 2003, "wrong passphrase",
+        "The encrypted private key could not be decrypted with the given passphrase.",
+        "Check CUSTODY_PASSPHRASE or the passphrase you typed.";
+    PassphraseRequired = 2004, "passphrase needed",
+        "The private key is encrypted, or a new key is being written encrypted, and no passphrase was available (CUSTODY_PASSPHRASE is not set and there is no terminal to ask).",
+        "Set CUSTODY_PASSPHRASE, or run in a terminal. To write an unencrypted key on purpose, pass --no-passphrase.";
+    OutputExists = 2005, "output file exists",
+        "Writing would overwrite an existing file that custody refuses to replace (a key file).",
+        "Choose another --out prefix, or move the existing files away first.";
+    PredicateMalformed = 2006, "predicate is not valid",
+        "The predicate file is not a JSON object, is too large, or the predicate type is not an absolute URI.",
+        "Pass a JSON object file with --predicate and a URI such as https://slsa.dev/provenance/v1 with --predicate-type.";
+    UnknownCode = 2007, "unknown error code",
+        "The code given to 'custody explain' is not a custody error code.",
+        "Run 'custody explain --list' to see every code.";
+    InvalidArgument = 2008, "invalid argument value",
+        "An argument has a value custody cannot use (for example an unknown role, a key that is not a root key, or an invalid number of days).",
+        "Run the command with --help and correct the value named in the message.";
+    ReadFailed = 3001, "cannot read a file",
+        "A file could not be opened or read (missing, a directory, or no permission).",
+        "Check the path and its permissions.";
+    WriteFailed = 3002, "cannot write a file",
+        "A file could not be written, synced or renamed into place (no space, read-only filesystem, or no permission). Nothing partial was left behind.",
+        "Check free space and permissions of the destination directory.";
+    Internal = 3003, "internal error",
+        "custody hit a condition it does not expect (a bug, or the system random number generator failed).",
+        "Re-run with the same input; if it persists, report it with the command and this message.";
+}
+
+impl Code {
+    /// The process exit status for this code: 1, 2 or 3.
+    pub fn exit_status(self) -> u8 {
+        // The first digit of the four-digit number.
+        (self.number() / 1000) as u8
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CUSTODY-E{:04}", self.number())
+    }
+}
+
+impl FromStr for Code {
+    type Err = ();
+
+    /// Accepts `CUSTODY-E1001`, `E1001` or `1001`, case-insensitively.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        let digits = upper
+            .strip_prefix("CUSTODY-")
+            .unwrap_or(&upper)
+            .trim_start_matches('E');
+        let number: u16 = digits.parse().map_err(|_| ())?;
+        Code::ALL.iter().copied().find(|c| c.number() == number).ok_or(())
+    }
+}
+
+/// docs/errors.md as generated from the table (a test keeps the file in sync).
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# custody error codes\n\n\
+         Generated from `crates/custody-app/src/codes.rs` (regenerate with\n\
+         `CUSTODY_BLESS=1 cargo nextest run -p custody-app docs_errors_md_is_current`).\n\
+         `custody explain CODE` prints the same text.\n\n\
+         The first digit of a code is the process exit status:\n\
+         1 = verification failed or policy denied, 2 = usage or input error,\n\
+         3 = environment or I/O failure. Codes are never renumbered or reused.\n\n\
+         | code | title | exit |\n| --- | --- | --- |\n",
+    );
+    for code in Code::ALL {
+        out.push_str(&format!("| [{code}](#{}) | {} | {} |\n", code.to_string().to_lowercase(), code.title(), code.exit_status()));
+    }
+    for code in Code::ALL {
+        out.push_str(&format!(
+            "\n## {code}\n\n**{}** (exit {})\n\n{}\n\n**What to do:** {}\n",
+            code.title(),
+            code.exit_status(),
+            code.meaning(),
+            code.remediation()
+        ));
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `custody` binary: every command, every refusal with its code and
+//! exit status, and interop with OpenSSL and securesystemslib.
+
+mod attacks;
+mod interop;
+mod keys;
+mod support;
+mod trust_root;
+mod usage;

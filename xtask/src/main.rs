@@ -1,0 +1,128 @@
+//! `cargo xtask`: project automation (see `USAGE`).
+
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+
+use xtask::interop;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test [-- ARGS...]  prepare the interop venv (target/interop-venv), then run every test:
+                     `cargo nextest run --workspace --locked --no-fail-fast ARGS...`
+                     and `cargo test --doc --workspace --locked`; narrow the nextest run with
+                     a filterset, e.g. `cargo xtask test -- -E 'package(custody-log)'`
+  tidy               check the crate layering (xtask/src/layering.rs) and forbidden patterns
+                     (ignored or should-panic tests, placeholder and debugging macros)
+  bench [ARGS...]    run bench/run: digest and signature throughput against openssl
+  help               print this message
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let root = xtask::workspace_root();
+    let result = match command.as_str() {
+        "test" => test(&root, rest),
+        "tidy" => tidy(&root, rest),
+        "bench" => bench(&root, rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("xtask: unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(root: &Path, args: &[String]) -> Result<(), String> {
+    // `cargo xtask test -- ARGS` arrives as `test -- ARGS`; the separator is optional.
+    let extra = match args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => args,
+    };
+    // A missing runner is a failed setup, never a silently skipped test run.
+    interop::run(
+        Command::new(xtask::cargo())
+            .args(["nextest", "--version"])
+            .stdout(Stdio::null()),
+    )
+    .map_err(|error| {
+        format!("{error}\nxtask: cargo-nextest is required: cargo install --locked cargo-nextest")
+    })?;
+    let python = interop::ensure_venv(root, &xtask::target_dir(root))?;
+    eprintln!("xtask: {}={}", interop::PYTHON_ENV, python.display());
+
+    let mut failed = Vec::new();
+    let nextest = interop::run(
+        Command::new(xtask::cargo())
+            .current_dir(root)
+            .env(interop::PYTHON_ENV, &python)
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ])
+            .args(extra),
+    );
+    if let Err(error) = nextest {
+        eprintln!("{error}");
+        failed.push("cargo nextest run");
+    }
+    // Doc tests run even when unit or integration tests failed, so one run shows everything.
+    let doc = interop::run(
+        Command::new(xtask::cargo())
+            .current_dir(root)
+            .env(interop::PYTHON_ENV, &python)
+            .args(["test", "--doc", "--workspace", "--locked"]),
+    );
+    if let Err(error) = doc {
+        eprintln!("{error}");
+        failed.push("cargo test --doc");
+    }
+    if failed.is_empty() {
+        eprintln!("xtask: all tests passed");
+        Ok(())
+    } else {
+        Err(format!("xtask: failed: {}", failed.join(", ")))
+    }
+}
+
+fn tidy(root: &Path, args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("xtask: `tidy` takes no arguments, got `{arg}`"));
+    }
+    match xtask::tidy_all(root) {
+        Ok(()) => {
+            eprintln!("xtask: tidy: crate layering and source patterns are fine");
+            Ok(())
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            Err(format!("xtask: tidy: {} problem(s)", problems.len()))
+        }
+    }
+}
+
+fn bench(root: &Path, args: &[String]) -> Result<(), String> {
+    interop::run(
+        Command::new("bash")
+            .current_dir(root)
+            .arg(root.join("bench/run"))
+            .args(args),
+    )
+}
