@@ -151,7 +151,11 @@ impl FromStr for Code {
             .unwrap_or(&upper)
             .trim_start_matches('E');
         let number: u16 = digits.parse().map_err(|_| ())?;
-        Code::ALL.iter().copied().find(|c| c.number() == number).ok_or(())
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.number() == number)
+            .ok_or(())
     }
 }
 
@@ -168,7 +172,12 @@ pub fn markdown() -> String {
          | code | title | exit |\n| --- | --- | --- |\n",
     );
     for code in Code::ALL {
-        out.push_str(&format!("| [{code}](#{}) | {} | {} |\n", code.to_string().to_lowercase(), code.title(), code.exit_status()));
+        out.push_str(&format!(
+            "| [{code}](#{}) | {} | {} |\n",
+            code.to_string().to_lowercase(),
+            code.title(),
+            code.exit_status()
+        ));
     }
     for code in Code::ALL {
         out.push_str(&format!(

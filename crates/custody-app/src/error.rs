@@ -32,7 +32,11 @@ pub enum Document {
 impl Error {
     /// A new error with the code's default hint.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), hint: None }
+        Self {
+            code,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Replaces the code's default hint with a more specific one.
@@ -64,12 +68,18 @@ impl Error {
 
     /// Maps an I/O error while reading `path`.
     pub fn read(path: &Path, err: &std::io::Error) -> Self {
-        Self::new(Code::ReadFailed, format!("cannot read '{}': {err}", path.display()))
+        Self::new(
+            Code::ReadFailed,
+            format!("cannot read '{}': {err}", path.display()),
+        )
     }
 
     /// Maps an I/O error while writing `path`.
     pub fn write(path: &Path, err: &std::io::Error) -> Self {
-        Self::new(Code::WriteFailed, format!("cannot write '{}': {err}", path.display()))
+        Self::new(
+            Code::WriteFailed,
+            format!("cannot write '{}': {err}", path.display()),
+        )
     }
 
     /// Maps a key decoding error for the key file at `path`.
@@ -98,7 +108,9 @@ impl Error {
         let code = match err.kind() {
             ErrorKind::ArtifactDigestMismatch => Code::ArtifactDigestMismatch,
             // For a trust root, a missing or invalid root signature means its threshold is not met.
-            ErrorKind::SignatureInvalid | ErrorKind::NoValidSignature if document == Document::TrustRoot => {
+            ErrorKind::SignatureInvalid | ErrorKind::NoValidSignature
+                if document == Document::TrustRoot =>
+            {
                 Code::ThresholdNotMet
             }
             ErrorKind::SignatureInvalid | ErrorKind::NoValidSignature => Code::SignatureInvalid,

@@ -16,11 +16,16 @@ const CHUNK: usize = 1 << 20;
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = File::open(path).map_err(|e| Error::read(path, &e))?;
     let mut buf = Vec::new();
-    file.take(limit + 1).read_to_end(&mut buf).map_err(|e| Error::read(path, &e))?;
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::read(path, &e))?;
     if buf.len() as u64 > limit {
         return Err(Error::new(
             Code::InvalidArgument,
-            format!("'{}' is larger than the {limit}-byte limit for this kind of file", path.display()),
+            format!(
+                "'{}' is larger than the {limit}-byte limit for this kind of file",
+                path.display()
+            ),
         ));
     }
     Ok(buf)
@@ -30,7 +35,10 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 pub fn read_text(path: &Path, limit: u64) -> Result<String> {
     let bytes = read_limited(path, limit)?;
     String::from_utf8(bytes).map_err(|_| {
-        Error::new(Code::InvalidArgument, format!("'{}' is not UTF-8 text", path.display()))
+        Error::new(
+            Code::InvalidArgument,
+            format!("'{}' is not UTF-8 text", path.display()),
+        )
     })
 }
 
@@ -40,21 +48,55 @@ pub fn digest_file(path: &Path, algorithms: &[DigestAlgorithm]) -> Result<Vec<Di
     digest_reader(&mut file, algorithms).map_err(|e| Error::read(path, &e))
 }
 
+/// Buffers in flight between the reader thread and the hashing thread.
+const BUFFERS: usize = 4;
+
 /// Streams a reader once, computing one digest per algorithm.
-pub fn digest_reader(reader: &mut impl Read, algorithms: &[DigestAlgorithm]) -> io::Result<Vec<Digest>> {
+///
+/// A second thread reads the next chunks while this one hashes, so reading and hashing overlap;
+/// at most [`BUFFERS`] chunks of [`CHUNK`] bytes are alive at once, whatever the input size.
+pub fn digest_reader(
+    reader: &mut (impl Read + Send),
+    algorithms: &[DigestAlgorithm],
+) -> io::Result<Vec<Digest>> {
+    use std::sync::mpsc::sync_channel;
+
     let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        for h in &mut hashers {
-            h.update(&buf[..n]);
-        }
+    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        // The channel has room for exactly BUFFERS buffers, so this cannot block or fail.
+        let _ = empty_tx.send(vec![0u8; CHUNK]);
     }
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            // Ends when the input ends, on a read error, or when the hasher side hangs up.
+            while let Ok(mut buf) = empty_rx.recv() {
+                let n = loop {
+                    match reader.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let done = !matches!(n, Ok(n) if n > 0);
+                if full_tx.send(n.map(|n| (buf, n))).is_err() || done {
+                    break;
+                }
+            }
+        });
+        while let Ok(message) = full_rx.recv() {
+            let (buf, n) = message?;
+            if n == 0 {
+                break;
+            }
+            for h in &mut hashers {
+                h.update(&buf[..n]);
+            }
+            // The reader may already have finished; a closed channel is fine then.
+            let _ = empty_tx.send(buf);
+        }
+        Ok::<(), io::Error>(())
+    })?;
     Ok(hashers.into_iter().map(Hasher::finalize).collect())
 }
 
@@ -79,18 +121,33 @@ pub enum Visibility {
 /// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory is
 /// written, fsynced and renamed over `path`, then the directory is fsynced. A crash leaves
 /// either the old file or the new one, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite, visibility: Visibility) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: Overwrite,
+    visibility: Visibility,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::new(Code::InvalidArgument, format!("'{}' is not a file path", path.display())))?;
+    let name = path.file_name().ok_or_else(|| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("'{}' is not a file path", path.display()),
+        )
+    })?;
     if overwrite == Overwrite::Refuse && path.symlink_metadata().is_ok() {
-        return Err(Error::new(Code::OutputExists, format!("'{}' already exists", path.display())));
+        return Err(Error::new(
+            Code::OutputExists,
+            format!("'{}' already exists", path.display()),
+        ));
     }
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), unique_suffix()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        unique_suffix()
+    ));
     let result = write_tmp_and_rename(&tmp, path, bytes, overwrite, visibility);
     if result.is_err() {
         // Leave nothing half-written behind; the error from the write is what matters.
@@ -98,7 +155,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite, visibility:
     }
     result.map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::new(Code::OutputExists, format!("'{}' already exists", path.display()))
+            Error::new(
+                Code::OutputExists,
+                format!("'{}' already exists", path.display()),
+            )
         } else {
             Error::write(path, &e)
         }
@@ -154,5 +214,9 @@ fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{}.{nanos}.{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}.{nanos}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

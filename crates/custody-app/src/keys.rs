@@ -66,7 +66,12 @@ pub fn generate_key_files(
         NewKeyProtection::Unencrypted => key.to_pkcs8_pem(KeyProtection::Unencrypted),
     }
     .map_err(|e| Error::key(&private_path, &e))?;
-    write_atomic(&private_path, pem.as_bytes(), Overwrite::Refuse, Visibility::OwnerOnly)?;
+    write_atomic(
+        &private_path,
+        pem.as_bytes(),
+        Overwrite::Refuse,
+        Visibility::OwnerOnly,
+    )?;
     if let Err(e) = write_atomic(
         &public_path,
         key.public_key().to_pem().as_bytes(),
@@ -77,7 +82,12 @@ pub fn generate_key_files(
         let _ = std::fs::remove_file(&private_path);
         return Err(e);
     }
-    Ok(GeneratedKey { key_id: key.public_key().key_id(), algorithm, private_path, public_path })
+    Ok(GeneratedKey {
+        key_id: key.public_key().key_id(),
+        algorithm,
+        private_path,
+        public_path,
+    })
 }
 
 /// Whether the PEM text is an encrypted private key (so a passphrase is needed).
@@ -91,7 +101,11 @@ pub fn load_signing_key(
     passphrase: &mut dyn FnMut() -> Result<SecretString>,
 ) -> Result<SigningKey> {
     let pem = read_text(path, KEY_FILE_LIMIT)?;
-    let secret = if is_encrypted_pem(&pem) { Some(passphrase()?) } else { None };
+    let secret = if is_encrypted_pem(&pem) {
+        Some(passphrase()?)
+    } else {
+        None
+    };
     SigningKey::from_pkcs8_pem(&pem, secret.as_ref()).map_err(|e| Error::key(path, &e))
 }
 

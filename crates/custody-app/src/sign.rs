@@ -48,15 +48,26 @@ pub fn default_attestation_path(file: &Path) -> std::path::PathBuf {
 pub fn sign_file(file: &Path, signer: &dyn Signer, bundle_path: &Path) -> Result<Signed> {
     let algorithm = signer.public_key().algorithm().prehash_algorithm();
     let digest = single_digest(file, algorithm)?;
-    let signature = signer.sign_prehashed(&digest).map_err(|e| Error::signing(&e))?;
+    let signature = signer
+        .sign_prehashed(&digest)
+        .map_err(|e| Error::signing(&e))?;
     let key_id = signer.public_key().key_id();
     let bundle = Bundle::new(
         Content::MessageSignature { digest, signature },
         KeyMaterial::PublicKeyHint(key_id.to_string()),
     );
     self_check(&bundle, signer, &[digest])?;
-    write_atomic(bundle_path, &bundle.to_json(), Overwrite::Replace, Visibility::Public)?;
-    Ok(Signed { digest, key_id, bundle })
+    write_atomic(
+        bundle_path,
+        &bundle.to_json(),
+        Overwrite::Replace,
+        Visibility::Public,
+    )?;
+    Ok(Signed {
+        digest,
+        key_id,
+        bundle,
+    })
 }
 
 /// Makes an in-toto Statement v1 about `file` with the given predicate, signs it as a DSSE
@@ -82,8 +93,12 @@ pub fn attest_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
-    let statement = Statement::new(vec![Subject::new(&name, &[digest])], predicate_type, predicate)
-        .map_err(|e| Error::format(Document::Predicate, &e))?;
+    let statement = Statement::new(
+        vec![Subject::new(&name, &[digest])],
+        predicate_type,
+        predicate,
+    )
+    .map_err(|e| Error::format(Document::Predicate, &e))?;
     sign_statement(&statement, signer, digest, bundle_path)
 }
 
@@ -97,10 +112,22 @@ pub fn sign_statement(
     let envelope = Envelope::sign(PAYLOAD_TYPE_IN_TOTO, statement.to_json(), &[signer])
         .map_err(|e| Error::new(Code::Internal, format!("signing the envelope failed: {e}")))?;
     let key_id = signer.public_key().key_id();
-    let bundle = Bundle::new(Content::Dsse(envelope), KeyMaterial::PublicKeyHint(key_id.to_string()));
+    let bundle = Bundle::new(
+        Content::Dsse(envelope),
+        KeyMaterial::PublicKeyHint(key_id.to_string()),
+    );
     self_check(&bundle, signer, &[digest])?;
-    write_atomic(bundle_path, &bundle.to_json(), Overwrite::Replace, Visibility::Public)?;
-    Ok(Signed { digest, key_id, bundle })
+    write_atomic(
+        bundle_path,
+        &bundle.to_json(),
+        Overwrite::Replace,
+        Visibility::Public,
+    )?;
+    Ok(Signed {
+        digest,
+        key_id,
+        bundle,
+    })
 }
 
 fn single_digest(file: &Path, algorithm: DigestAlgorithm) -> Result<Digest> {
@@ -113,7 +140,13 @@ fn single_digest(file: &Path, algorithm: DigestAlgorithm) -> Result<Digest> {
 /// A signer that returned a bad signature (a faulty token, a bit flip in memory) must not
 /// produce a bundle that fails later, far from the cause.
 fn self_check(bundle: &Bundle, signer: &dyn Signer, digests: &[Digest]) -> Result<()> {
-    bundle.verify(signer.public_key(), digests).map(|_| ()).map_err(|e| {
-        Error::new(Code::Internal, format!("the new signature does not verify: {e}"))
-    })
+    bundle
+        .verify(signer.public_key(), digests)
+        .map(|_| ())
+        .map_err(|e| {
+            Error::new(
+                Code::Internal,
+                format!("the new signature does not verify: {e}"),
+            )
+        })
 }

@@ -6,7 +6,10 @@ fn codes_are_unique_and_ordered() {
     let mut sorted = numbers.clone();
     sorted.sort_unstable();
     sorted.dedup();
-    assert_eq!(numbers, sorted, "codes must be unique and listed in numeric order");
+    assert_eq!(
+        numbers, sorted,
+        "codes must be unique and listed in numeric order"
+    );
 }
 
 #[test]
@@ -34,8 +37,15 @@ fn codes_parse_in_every_accepted_form() {
 #[test]
 fn every_code_has_text() {
     for code in Code::ALL {
-        assert!(!code.title().is_empty() && !code.meaning().is_empty() && !code.remediation().is_empty());
-        assert!(!code.title().ends_with('.'), "titles have no trailing period: {code}");
+        assert!(
+            !code.title().is_empty()
+                && !code.meaning().is_empty()
+                && !code.remediation().is_empty()
+        );
+        assert!(
+            !code.title().ends_with('.'),
+            "titles have no trailing period: {code}"
+        );
     }
 }
 

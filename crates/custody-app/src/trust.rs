@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use custody_crypto::{PublicKey, Signer};
-use custody_formats::trust_root::{Role, SignedTrustRoot, TrustRoot, TrustRootBody, TrustedKey};
+use custody_formats::trust_root::{
+    Expiry, Role, SignedTrustRoot, TrustRoot, TrustRootBody, TrustedKey,
+};
 use custody_formats::{Limits, Verified};
 use time::{Duration, OffsetDateTime};
 
@@ -23,13 +25,16 @@ pub fn read_trust_root(path: &Path) -> Result<SignedTrustRoot> {
             e
         }
     })?;
-    SignedTrustRoot::from_json(&bytes, &Limits::default()).map_err(|e| Error::format(Document::TrustRoot, &e))
+    SignedTrustRoot::from_json(&bytes, &Limits::default())
+        .map_err(|e| Error::format(Document::TrustRoot, &e))
 }
 
 /// Loads a trust root and verifies it on its own (its root keys signed it to their threshold,
 /// and it has not expired). This file is the caller's anchor of trust.
 pub fn load_trust_root(path: &Path, now: OffsetDateTime) -> Result<Verified<TrustRoot>> {
-    read_trust_root(path)?.verify(now).map_err(|e| Error::format(Document::TrustRoot, &e))
+    read_trust_root(path)?
+        .verify(now)
+        .map_err(|e| Error::format(Document::TrustRoot, &e))
 }
 
 /// Verifies a chain of versions, oldest first: the first is the anchor (verified on its own),
@@ -38,18 +43,28 @@ pub fn verify_chain(paths: &[&Path], now: OffsetDateTime) -> Result<Verified<Tru
     let (first, rest) = paths
         .split_first()
         .ok_or_else(|| Error::new(Code::Usage, "no trust root given"))?;
+    // TUF 1.0 §5.3.10: only the newest version must be unexpired.
+    let expiry_for = |is_newest: bool| {
+        if is_newest {
+            Expiry::Enforce
+        } else {
+            Expiry::IntermediateOfChain
+        }
+    };
     let mut current = read_trust_root(first)?
-        .verify(now)
+        .verify_with(now, expiry_for(rest.is_empty()))
         .map_err(|e| Error::format(Document::TrustRoot, &e))?;
-    for path in rest {
+    for (i, path) in rest.iter().enumerate() {
         let next = read_trust_root(path)?;
         current = next
-            .verify_successor(&current, now)
-            .map_err(|e| Error::format(Document::TrustRoot, &e).with_hint(format!(
-                "'{}' must be version {} signed by the root keys of the version before it",
-                path.display(),
-                current.version() + 1
-            )))?;
+            .verify_successor_with(&current, now, expiry_for(i + 1 == rest.len()))
+            .map_err(|e| {
+                Error::format(Document::TrustRoot, &e).with_hint(format!(
+                    "'{}' must be version {} signed by the root keys of the version before it",
+                    path.display(),
+                    current.version() + 1
+                ))
+            })?;
     }
     Ok(current)
 }
@@ -89,7 +104,10 @@ pub fn build_trust_root(
         Some(prev) => {
             for id in remove.iter().chain(revoke) {
                 if !prev.body().keys().iter().any(|k| k.key().key_id() == *id) {
-                    return Err(Error::new(Code::InvalidArgument, format!("key {id} is not in the previous trust root")));
+                    return Err(Error::new(
+                        Code::InvalidArgument,
+                        format!("key {id} is not in the previous trust root"),
+                    ));
                 }
             }
             for k in prev.body().keys() {
@@ -99,11 +117,18 @@ pub fn build_trust_root(
                 }
                 let mut k = k.clone();
                 if revoke.contains(&id) && k.revoked_at().is_none() {
-                    k = k.revoked(now).map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?;
+                    k = k
+                        .revoked(now)
+                        .map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?;
                 }
                 keys.push(k);
             }
-            (prev.body().version() + 1, settings.root_threshold.unwrap_or(prev.body().root_threshold()))
+            (
+                prev.body().version() + 1,
+                settings
+                    .root_threshold
+                    .unwrap_or(prev.body().root_threshold()),
+            )
         }
         None => (1, settings.root_threshold.unwrap_or(1)),
     };
@@ -122,8 +147,9 @@ pub fn build_trust_root(
 pub fn sign_trust_root_file(path: &Path, signer: &dyn Signer) -> Result<SignedTrustRoot> {
     let mut root = read_trust_root(path)?;
     root.sign(signer).map_err(|e| {
-        Error::new(Code::InvalidArgument, e.to_string())
-            .with_hint("Sign with the private key of a root key that this trust root version lists.")
+        Error::new(Code::InvalidArgument, e.to_string()).with_hint(
+            "Sign with the private key of a root key that this trust root version lists.",
+        )
     })?;
     write_trust_root(path, &root, Overwrite::Replace)?;
     Ok(root)

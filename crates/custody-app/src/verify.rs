@@ -57,12 +57,21 @@ pub fn read_bundle(path: &Path) -> Result<Bundle> {
         }
     })?;
     let limits = Limits::default();
-    let value = json::parse_strict(&bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))?;
+    let value =
+        json::parse_strict(&bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))?;
     let is_envelope = value.get("payloadType").is_some() && value.get("mediaType").is_none();
     if is_envelope {
-        let envelope = Envelope::from_value(&value).map_err(|e| Error::format(Document::Bundle, &e))?;
-        let hint = envelope.signatures().first().map(|s| s.keyid.clone()).unwrap_or_default();
-        Ok(Bundle::new(Content::Dsse(envelope), KeyMaterial::PublicKeyHint(hint)))
+        let envelope =
+            Envelope::from_value(&value).map_err(|e| Error::format(Document::Bundle, &e))?;
+        let hint = envelope
+            .signatures()
+            .first()
+            .map(|s| s.keyid.clone())
+            .unwrap_or_default();
+        Ok(Bundle::new(
+            Content::Dsse(envelope),
+            KeyMaterial::PublicKeyHint(hint),
+        ))
     } else {
         Bundle::from_json(&bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))
     }
@@ -72,13 +81,23 @@ pub fn read_bundle(path: &Path) -> Result<Bundle> {
 ///
 /// Order: parse the bundle, find the signer's key, stream the artifact, check the signature and
 /// the artifact binding, then the key's role and validity window at `now`.
-pub fn verify_file(file: &Path, bundle_path: &Path, trust: &Trust<'_>, now: OffsetDateTime) -> Result<Verification> {
+pub fn verify_file(
+    file: &Path,
+    bundle_path: &Path,
+    trust: &Trust<'_>,
+    now: OffsetDateTime,
+) -> Result<Verification> {
     let bundle = read_bundle(bundle_path)?;
     verify_bundle(file, &bundle, trust, now)
 }
 
 /// Verifies `file` against an already-parsed bundle.
-pub fn verify_bundle(file: &Path, bundle: &Bundle, trust: &Trust<'_>, now: OffsetDateTime) -> Result<Verification> {
+pub fn verify_bundle(
+    file: &Path,
+    bundle: &Bundle,
+    trust: &Trust<'_>,
+    now: OffsetDateTime,
+) -> Result<Verification> {
     let hints = key_hints(bundle)?;
     let key: PublicKey = match trust {
         Trust::Key(key) => (*key).clone(),
@@ -97,13 +116,18 @@ pub fn verify_bundle(file: &Path, bundle: &Bundle, trust: &Trust<'_>, now: Offse
     let verified = bundle.verify(&key, &digests).map_err(|e| {
         let err = Error::format(Document::Bundle, &e);
         match (trust, err.code()) {
-            (Trust::Key(given), Code::SignatureInvalid) => match hints.iter().find(|h| !h.is_empty()) {
-                Some(hint) if *hint != given.key_id().to_string() => Error::new(
-                    Code::KeyMismatch,
-                    format!("the bundle names key {hint}, but verification used key {}", given.key_id()),
-                ),
-                _ => err,
-            },
+            (Trust::Key(given), Code::SignatureInvalid) => {
+                match hints.iter().find(|h| !h.is_empty()) {
+                    Some(hint) if *hint != given.key_id().to_string() => Error::new(
+                        Code::KeyMismatch,
+                        format!(
+                            "the bundle names key {hint}, but verification used key {}",
+                            given.key_id()
+                        ),
+                    ),
+                    _ => err,
+                }
+            }
             _ => err,
         }
     })?;
@@ -123,10 +147,16 @@ pub fn verify_bundle(file: &Path, bundle: &Bundle, trust: &Trust<'_>, now: Offse
     };
     let mut unchecked = Vec::new();
     if !bundle.tlog_entries().is_empty() {
-        unchecked.push(format!("{} transparency log entries", bundle.tlog_entries().len()));
+        unchecked.push(format!(
+            "{} transparency log entries",
+            bundle.tlog_entries().len()
+        ));
     }
     if !bundle.rfc3161_timestamps().is_empty() {
-        unchecked.push(format!("{} RFC 3161 timestamps", bundle.rfc3161_timestamps().len()));
+        unchecked.push(format!(
+            "{} RFC 3161 timestamps",
+            bundle.rfc3161_timestamps().len()
+        ));
     }
     Ok(Verification {
         digests,
@@ -164,6 +194,16 @@ fn find_trusted_key(root: &Verified<TrustRoot>, hints: &[String]) -> Result<Publ
             return Ok(k.key().clone());
         }
     }
-    let shown = hints.iter().find(|h| !h.is_empty()).map(String::as_str).unwrap_or("(none)");
-    Err(Error::new(Code::UnknownKey, format!("key {shown} is not in trust root version {}", root.version())))
+    let shown = hints
+        .iter()
+        .find(|h| !h.is_empty())
+        .map(String::as_str)
+        .unwrap_or("(none)");
+    Err(Error::new(
+        Code::UnknownKey,
+        format!(
+            "key {shown} is not in trust root version {}",
+            root.version()
+        ),
+    ))
 }

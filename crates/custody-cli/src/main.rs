@@ -33,7 +33,9 @@ fn main() -> ExitCode {
 fn clap_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 ExitCode::from(Code::Usage.exit_status())
@@ -50,9 +52,8 @@ fn clap_error(e: &clap::Error) -> ExitCode {
                 .unwrap_or("invalid command line")
                 .trim_start_matches("error: ")
                 .to_owned();
-            let err = Error::new(Code::Usage, first).with_hint(
-                "Run the command with --help to see its arguments.",
-            );
+            let err = Error::new(Code::Usage, first)
+                .with_hint("Run the command with --help to see its arguments.");
             Output::new(json).error(&err);
             ExitCode::from(err.exit_status())
         }

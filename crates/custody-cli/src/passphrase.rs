@@ -25,19 +25,26 @@ pub(crate) fn for_new_key() -> Result<SecretString> {
     let first = prompt("Passphrase for the new key: ")?;
     let second = prompt("Repeat the passphrase: ")?;
     if first.expose_secret() != second.expose_secret() {
-        return Err(Error::new(Code::InvalidArgument, "the two passphrases differ"));
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "the two passphrases differ",
+        ));
     }
     Ok(first)
 }
 
 fn from_env() -> Result<Option<SecretString>> {
     match std::env::var(ENV) {
-        Ok(v) if v.is_empty() => Err(Error::new(Code::PassphraseRequired, format!("{ENV} is set but empty"))),
+        Ok(v) if v.is_empty() => Err(Error::new(
+            Code::PassphraseRequired,
+            format!("{ENV} is set but empty"),
+        )),
         Ok(v) => Ok(Some(SecretString::from(v))),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Error::new(Code::InvalidArgument, format!("{ENV} is not valid UTF-8")))
-        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::new(
+            Code::InvalidArgument,
+            format!("{ENV} is not valid UTF-8"),
+        )),
     }
 }
 
@@ -48,10 +55,17 @@ fn prompt(text: &str) -> Result<SecretString> {
             format!("a passphrase is needed, {ENV} is not set and there is no terminal to ask"),
         ));
     }
-    let value = rpassword::prompt_password(text)
-        .map_err(|e| Error::new(Code::PassphraseRequired, format!("cannot read the passphrase: {e}")))?;
+    let value = rpassword::prompt_password(text).map_err(|e| {
+        Error::new(
+            Code::PassphraseRequired,
+            format!("cannot read the passphrase: {e}"),
+        )
+    })?;
     if value.is_empty() {
-        return Err(Error::new(Code::PassphraseRequired, "the passphrase is empty"));
+        return Err(Error::new(
+            Code::PassphraseRequired,
+            "the passphrase is empty",
+        ));
     }
     Ok(SecretString::from(value))
 }

@@ -12,9 +12,7 @@ use crate::Error;
 /// spellings per alphabet.
 pub(crate) fn decode_lenient(text: &str, field: &str) -> Result<Vec<u8>, Error> {
     let decoded = if text.ends_with('=') {
-        STANDARD
-            .decode(text)
-            .or_else(|_| URL_SAFE.decode(text))
+        STANDARD.decode(text).or_else(|_| URL_SAFE.decode(text))
     } else {
         STANDARD_NO_PAD
             .decode(text)

@@ -3,7 +3,9 @@
 //! or URL-safe, padded or not, on input; standard padded on output), `null` as unset.
 //!
 //! Versions 0.1, 0.2 and 0.3 are read; version 0.3 is written. Fields the schema does not
-//! define are rejected, as the protobuf JSON parsers do by default.
+//! define are rejected, as the protobuf JSON parsers do by default; so are the original
+//! snake_case proto field names, which no Sigstore client writes (the DSSE envelope inside
+//! follows DSSE's own rule and ignores unknown fields).
 //!
 //! [`Bundle::verify`] checks the signature with a key the caller already trusts. It does not
 //! check certificate chains, transparency-log entries or timestamps: those belong to the
@@ -241,7 +243,7 @@ impl Bundle {
     /// signature must verify ([`Error::SignatureInvalid`]).
     ///
     /// DSSE: the envelope must have exactly one signature (`sigstore_bundle.proto`), whose key
-    /// id hint equals the bundle's public-key hint if it has one; the signature must verify
+    /// id hint equals the bundle's public-key hint if that is set; the signature must verify
     /// under `key`; the payload must be an in-toto statement
     /// ([`Error::UnsupportedPayloadType`]) with a subject matching one of `artifact`
     /// ([`Error::SubjectMismatch`]).
@@ -289,7 +291,9 @@ impl Bundle {
                         ),
                     ));
                 };
+                // An empty hint is an unset one (proto3), so there is nothing to compare.
                 if let KeyMaterial::PublicKeyHint(hint) = &self.key_material
+                    && !hint.is_empty()
                     && signature.keyid != *hint
                 {
                     return Err(Error::invalid(
@@ -412,14 +416,19 @@ fn read_key_material(material: &Obj<'_>) -> Result<KeyMaterial, Error> {
     if let Some(certificate) = material.opt_obj("certificate")? {
         return Ok(KeyMaterial::Certificate(read_certificate(&certificate)?));
     }
-    Err(Error::missing(material.path("publicKey|x509CertificateChain|certificate")))
+    Err(Error::missing(
+        material.path("publicKey|x509CertificateChain|certificate"),
+    ))
 }
 
 fn read_certificate(certificate: &Obj<'_>) -> Result<Vec<u8>, Error> {
     certificate.deny_unknown(&["rawBytes"])?;
     let der = certificate.req_bytes_lenient("rawBytes")?;
     if der.is_empty() {
-        return Err(Error::invalid(certificate.path("rawBytes"), "empty certificate"));
+        return Err(Error::invalid(
+            certificate.path("rawBytes"),
+            "empty certificate",
+        ));
     }
     Ok(der)
 }

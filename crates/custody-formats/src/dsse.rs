@@ -20,8 +20,12 @@ pub const PAYLOAD_TYPE_IN_TOTO: &str = "application/vnd.in-toto+json";
 /// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, where LEN is the decimal byte length
 /// without leading zeros.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len())
-        .into_bytes();
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
     out.extend_from_slice(payload);
     out
 }
@@ -75,7 +79,10 @@ impl Envelope {
                 let sig = signer.sign(&message).map_err(|e| Error::SigningFailed {
                     reason: e.to_string(),
                 })?;
-                Ok(EnvelopeSignature::new(signer.public_key().key_id().to_string(), sig))
+                Ok(EnvelopeSignature::new(
+                    signer.public_key().key_id().to_string(),
+                    sig,
+                ))
             })
             .collect::<Result<_, Error>>()?;
         Ok(Self {
@@ -142,7 +149,10 @@ impl Envelope {
             })
             .collect();
         let mut out = Map::new();
-        out.insert("payload".to_owned(), Value::String(b64::encode(&self.payload)));
+        out.insert(
+            "payload".to_owned(),
+            Value::String(b64::encode(&self.payload)),
+        );
         out.insert(
             "payloadType".to_owned(),
             Value::String(self.payload_type.clone()),

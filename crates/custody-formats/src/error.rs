@@ -128,7 +128,9 @@ pub enum Error {
     #[error("no subject of the statement matches the artifact")]
     SubjectMismatch,
     /// The key signs pre-hashes of another algorithm than the signed message digest.
-    #[error("a {key_algorithm} key signs {expected} pre-hashes, but the message digest is {actual}")]
+    #[error(
+        "a {key_algorithm} key signs {expected} pre-hashes, but the message digest is {actual}"
+    )]
     PrehashMismatch {
         /// The key's algorithm.
         key_algorithm: KeyAlgorithm,
@@ -236,7 +238,10 @@ pub enum Error {
 /// The category of an [`Error`], one per variant, for mapping to stable error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-#[allow(missing_docs, reason = "each variant is documented on the Error variant of the same name")]
+#[allow(
+    missing_docs,
+    reason = "each variant is documented on the Error variant of the same name"
+)]
 pub enum ErrorKind {
     MalformedJson,
     DuplicateKey,

@@ -79,14 +79,20 @@ impl Statement {
         predicate: Value,
     ) -> Result<Self, Error> {
         if subjects.is_empty() {
-            return Err(Error::invalid("subject", "a statement needs at least one subject"));
+            return Err(Error::invalid(
+                "subject",
+                "a statement needs at least one subject",
+            ));
         }
         for (i, subject) in subjects.iter().enumerate() {
             check_digest_set(&subject.digests, &format!("subject[{i}].digest"))?;
         }
         check_type_uri(predicate_type, "predicateType")?;
         if !predicate.is_object() {
-            return Err(Error::invalid("predicate", "the predicate must be a JSON object"));
+            return Err(Error::invalid(
+                "predicate",
+                "the predicate must be a JSON object",
+            ));
         }
         Ok(Self {
             subjects,
@@ -195,14 +201,20 @@ impl Statement {
 
 /// Checks a DigestSet: non-empty, and `sha256`/`sha512` values are lowercase hex of the right
 /// length (in-toto spec/v1/digest_set.md). Other algorithms are kept as opaque strings.
-pub(crate) fn check_digest_set(digests: &BTreeMap<String, String>, path: &str) -> Result<(), Error> {
+pub(crate) fn check_digest_set(
+    digests: &BTreeMap<String, String>,
+    path: &str,
+) -> Result<(), Error> {
     if digests.is_empty() {
         return Err(Error::invalid(path, "the digest set is empty"));
     }
     for (algorithm, value) in digests {
         let Ok(algorithm) = algorithm.parse::<DigestAlgorithm>() else {
             if value.is_empty() {
-                return Err(Error::invalid(format!("{path}.{algorithm}"), "empty digest"));
+                return Err(Error::invalid(
+                    format!("{path}.{algorithm}"),
+                    "empty digest",
+                ));
             }
             continue;
         };

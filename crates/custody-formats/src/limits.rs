@@ -11,8 +11,9 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// The deepest nesting of JSON arrays and objects accepted (default 64).
     ///
-    /// The outermost object is level 1. The JSON reader underneath stops at 128 levels in any
-    /// case, so larger values act as 127.
+    /// The outermost array or object is level 1. The JSON reader underneath stops at 128
+    /// levels in any case (also reported as [`crate::Error::TooDeep`]), so larger values act
+    /// as 128.
     pub max_depth: usize,
     /// The most signatures accepted on one document (default 32).
     pub max_signatures: usize,

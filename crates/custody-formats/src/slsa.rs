@@ -158,7 +158,10 @@ impl Provenance {
     /// Applies the checks of [`Provenance::from_value`] to a value built in code.
     pub fn validate(&self) -> Result<(), Error> {
         let definition = &self.build_definition;
-        check_type_uri(&definition.build_type, "predicate.buildDefinition.buildType")?;
+        check_type_uri(
+            &definition.build_type,
+            "predicate.buildDefinition.buildType",
+        )?;
         if !definition.external_parameters.is_object() {
             return Err(Error::invalid(
                 "predicate.buildDefinition.externalParameters",
@@ -187,7 +190,10 @@ impl Provenance {
         )?;
         check_descriptors(&run.byproducts, "predicate.runDetails.byproducts")?;
         if let Some(metadata) = &run.metadata {
-            for (time, key) in [(metadata.started_on, "startedOn"), (metadata.finished_on, "finishedOn")] {
+            for (time, key) in [
+                (metadata.started_on, "startedOn"),
+                (metadata.finished_on, "finishedOn"),
+            ] {
                 if time.is_some_and(|t| rfc3339::format(t).is_none()) {
                     return Err(Error::invalid(
                         format!("predicate.runDetails.metadata.{key}"),
@@ -212,7 +218,11 @@ impl Provenance {
         if let Some(internal) = &definition.internal_parameters {
             build.insert("internalParameters".into(), internal.clone());
         }
-        insert_descriptors(&mut build, "resolvedDependencies", &definition.resolved_dependencies);
+        insert_descriptors(
+            &mut build,
+            "resolvedDependencies",
+            &definition.resolved_dependencies,
+        );
 
         let run = &self.run_details;
         let mut builder = Map::new();
@@ -226,7 +236,11 @@ impl Provenance {
                 .collect();
             builder.insert("version".into(), Value::Object(version));
         }
-        insert_descriptors(&mut builder, "builderDependencies", &run.builder.builder_dependencies);
+        insert_descriptors(
+            &mut builder,
+            "builderDependencies",
+            &run.builder.builder_dependencies,
+        );
 
         let mut details = Map::new();
         details.insert("builder".into(), Value::Object(builder));
@@ -235,7 +249,10 @@ impl Provenance {
             if let Some(id) = &metadata.invocation_id {
                 m.insert("invocationId".into(), id.clone().into());
             }
-            for (time, key) in [(metadata.started_on, "startedOn"), (metadata.finished_on, "finishedOn")] {
+            for (time, key) in [
+                (metadata.started_on, "startedOn"),
+                (metadata.finished_on, "finishedOn"),
+            ] {
                 if let Some(text) = time.and_then(rfc3339::format) {
                     m.insert(key.into(), text.into());
                 }
@@ -346,7 +363,10 @@ fn check_descriptors(descriptors: &[ResourceDescriptor], path: &str) -> Result<(
 
 fn insert_descriptors(out: &mut Map<String, Value>, key: &str, descriptors: &[ResourceDescriptor]) {
     if !descriptors.is_empty() {
-        let items = descriptors.iter().map(ResourceDescriptor::to_value).collect();
+        let items = descriptors
+            .iter()
+            .map(ResourceDescriptor::to_value)
+            .collect();
         out.insert(key.to_owned(), Value::Array(items));
     }
 }

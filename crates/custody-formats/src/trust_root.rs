@@ -41,6 +41,19 @@ pub const TRUST_ROOT_TYPE_V1: &str = "https://custody.dev/trust-root/v1";
 /// The largest version number: versions must stay exact in RFC 8785 canonical JSON.
 const MAX_VERSION: u64 = (1 << 53) - 1;
 
+/// Whether a trust root's own `expires` is enforced.
+///
+/// Only the newest version of a chain must be current; older versions are checked only for
+/// their signatures and versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// Refuse an expired trust root ([`Error::TrustRootExpired`]): the default.
+    Enforce,
+    /// Accept an expired trust root because a newer version in the same chain follows it.
+    IntermediateOfChain,
+}
+
 /// What a trusted key may be used for. Each key has exactly one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -137,7 +150,9 @@ impl TrustedKey {
         revoked_at: Option<OffsetDateTime>,
     ) -> Result<Self, Error> {
         let valid_from = normalize(valid_from, "validFrom")?;
-        let valid_until = valid_until.map(|t| normalize(t, "validUntil")).transpose()?;
+        let valid_until = valid_until
+            .map(|t| normalize(t, "validUntil"))
+            .transpose()?;
         let revoked_at = revoked_at.map(|t| normalize(t, "revokedAt")).transpose()?;
         if valid_until.is_some_and(|until| until <= valid_from) {
             return Err(Error::invalid("validUntil", "must be after validFrom"));
@@ -273,7 +288,9 @@ impl TrustRootBody {
         if root_keys < root_threshold as usize {
             return Err(Error::invalid(
                 "signed.rootThreshold",
-                format!("{root_threshold} root signatures are required, but only {root_keys} root keys are listed"),
+                format!(
+                    "{root_threshold} root signatures are required, but only {root_keys} root keys are listed"
+                ),
             ));
         }
         Ok(Self {
@@ -389,10 +406,7 @@ impl SignedTrustRoot {
     /// [`Error::WrongRole`]). A signature by the same key replaces the previous one.
     pub fn sign(&mut self, signer: &dyn Signer) -> Result<(), Error> {
         let key_id = signer.public_key().key_id();
-        let trusted = self
-            .body
-            .key(&key_id)
-            .ok_or(Error::UnknownKey { key_id })?;
+        let trusted = self.body.key(&key_id).ok_or(Error::UnknownKey { key_id })?;
         if trusted.role != Role::Root {
             return Err(Error::WrongRole {
                 key_id,
@@ -417,9 +431,7 @@ impl SignedTrustRoot {
         let document = json::parse_strict(bytes, limits)?;
         let top = Obj::new(&document, "", Nulls::Reject)?;
         top.deny_unknown(&["signed", "signatures"])?;
-        let signed_value = top
-            .get("signed")
-            .ok_or_else(|| Error::missing("signed"))?;
+        let signed_value = top.get("signed").ok_or_else(|| Error::missing("signed"))?;
         let body = read_body(&top.req_obj("signed")?)?;
 
         let items = top.req_array("signatures")?;
@@ -432,10 +444,13 @@ impl SignedTrustRoot {
         let mut signatures: Vec<(KeyId, Vec<u8>)> = Vec::with_capacity(items.len());
         for entry in top.objects_in("signatures", items)? {
             entry.deny_unknown(&["keyId", "sig"])?;
-            let key_id: KeyId = entry
-                .req_str("keyId")?
-                .parse()
-                .map_err(|e: custody_crypto::KeyError| Error::invalid(entry.path("keyId"), e.to_string()))?;
+            let key_id: KeyId =
+                entry
+                    .req_str("keyId")?
+                    .parse()
+                    .map_err(|e: custody_crypto::KeyError| {
+                        Error::invalid(entry.path("keyId"), e.to_string())
+                    })?;
             if signatures.iter().any(|(id, _)| *id == key_id) {
                 return Err(Error::invalid(
                     entry.path("keyId"),
@@ -503,9 +518,19 @@ impl SignedTrustRoot {
     /// ([`Error::NoValidSignature`], [`Error::ThresholdNotMet`]), and it has not expired
     /// ([`Error::TrustRootExpired`]).
     pub fn verify(&self, now: OffsetDateTime) -> Result<Verified<TrustRoot>, Error> {
+        self.verify_with(now, Expiry::Enforce)
+    }
+
+    /// [`Self::verify`], with the expiry check chosen by the caller: the first version of a
+    /// chain may have expired as long as a later version is current.
+    pub fn verify_with(
+        &self,
+        now: OffsetDateTime,
+        expiry: Expiry,
+    ) -> Result<Verified<TrustRoot>, Error> {
         self.body
             .check_threshold(&self.canonical, &self.signatures, now)?;
-        self.check_not_expired(now)?;
+        self.check_expiry(now, expiry)?;
         Ok(Verified::new(TrustRoot {
             body: self.body.clone(),
         }))
@@ -521,16 +546,31 @@ impl SignedTrustRoot {
         previous: &Verified<TrustRoot>,
         now: OffsetDateTime,
     ) -> Result<Verified<TrustRoot>, Error> {
+        self.verify_successor_with(previous, now, Expiry::Enforce)
+    }
+
+    /// [`Self::verify_successor`], with the expiry check chosen by the caller (an intermediate
+    /// version of a chain may have expired; TUF 1.0 §5.3.10 checks only the newest).
+    pub fn verify_successor_with(
+        &self,
+        previous: &Verified<TrustRoot>,
+        now: OffsetDateTime,
+        expiry: Expiry,
+    ) -> Result<Verified<TrustRoot>, Error> {
         previous
             .body
             .check_threshold(&self.canonical, &self.signatures, now)?;
         self.body
             .check_threshold(&self.canonical, &self.signatures, now)?;
-        let expected = previous.body.version.checked_add(1).ok_or(Error::TrustRootVersion {
-            previous: previous.body.version,
-            expected: u64::MAX,
-            found: self.body.version,
-        })?;
+        let expected = previous
+            .body
+            .version
+            .checked_add(1)
+            .ok_or(Error::TrustRootVersion {
+                previous: previous.body.version,
+                expected: u64::MAX,
+                found: self.body.version,
+            })?;
         if self.body.version != expected {
             return Err(Error::TrustRootVersion {
                 previous: previous.body.version,
@@ -538,14 +578,14 @@ impl SignedTrustRoot {
                 found: self.body.version,
             });
         }
-        self.check_not_expired(now)?;
+        self.check_expiry(now, expiry)?;
         Ok(Verified::new(TrustRoot {
             body: self.body.clone(),
         }))
     }
 
-    fn check_not_expired(&self, now: OffsetDateTime) -> Result<(), Error> {
-        if now >= self.body.expires {
+    fn check_expiry(&self, now: OffsetDateTime, expiry: Expiry) -> Result<(), Error> {
+        if expiry == Expiry::Enforce && now >= self.body.expires {
             return Err(Error::TrustRootExpired {
                 expires: self.body.expires,
             });
@@ -631,7 +671,8 @@ fn read_body(signed: &Obj<'_>) -> Result<TrustRootBody, Error> {
         ));
     }
     let version = signed.req_u64("version")?;
-    let expires = rfc3339::parse_whole_seconds(signed.req_str("expires")?, &signed.path("expires"))?;
+    let expires =
+        rfc3339::parse_whole_seconds(signed.req_str("expires")?, &signed.path("expires"))?;
     let root_threshold = u32::try_from(signed.req_u64("rootThreshold")?)
         .map_err(|_| Error::invalid(signed.path("rootThreshold"), "too large"))?;
     let items = signed.req_array("keys")?;
@@ -674,13 +715,10 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
             ),
         ));
     }
-    let role: Role = entry
-        .req_str("role")?
-        .parse()
-        .map_err(|e: Error| match e {
-            Error::InvalidField { reason, .. } => Error::invalid(entry.path("role"), reason),
-            other => other,
-        })?;
+    let role: Role = entry.req_str("role")?.parse().map_err(|e: Error| match e {
+        Error::InvalidField { reason, .. } => Error::invalid(entry.path("role"), reason),
+        other => other,
+    })?;
     let time = |key: &str| -> Result<Option<OffsetDateTime>, Error> {
         entry
             .opt_str(key)?
@@ -688,13 +726,17 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
             .transpose()
     };
     let valid_from = time("validFrom")?.ok_or_else(|| Error::missing(entry.path("validFrom")))?;
-    TrustedKey::new(key, role, valid_from, time("validUntil")?, time("revokedAt")?)
-        .map_err(|e| match e {
-            Error::InvalidField { field, reason } => {
-                Error::invalid(entry.path(&field), reason)
-            }
-            other => other,
-        })
+    TrustedKey::new(
+        key,
+        role,
+        valid_from,
+        time("validUntil")?,
+        time("revokedAt")?,
+    )
+    .map_err(|e| match e {
+        Error::InvalidField { field, reason } => Error::invalid(entry.path(&field), reason),
+        other => other,
+    })
 }
 
 /// Converts to UTC whole seconds, the form the document stores; rejects unwritable years.

@@ -28,8 +28,16 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let key = super::load_signing_key(&args.key)?;
-    let bundle_path = args.bundle.unwrap_or_else(|| default_attestation_path(&args.file));
-    let signed = attest_file(&args.file, &key, &args.predicate_type, &args.predicate, &bundle_path)?;
+    let bundle_path = args
+        .bundle
+        .unwrap_or_else(|| default_attestation_path(&args.file));
+    let signed = attest_file(
+        &args.file,
+        &key,
+        &args.predicate_type,
+        &args.predicate,
+        &bundle_path,
+    )?;
     out.success(
         &format!(
             "attested {} ({}) as {} with key {}\n  bundle: {}",

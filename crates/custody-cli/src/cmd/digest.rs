@@ -19,13 +19,19 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
-    let algorithm = if args.algorithm == "sha512" { DigestAlgorithm::Sha512 } else { DigestAlgorithm::Sha256 };
+    let algorithm = if args.algorithm == "sha512" {
+        DigestAlgorithm::Sha512
+    } else {
+        DigestAlgorithm::Sha256
+    };
     let mut lines = Vec::new();
     let mut values = Vec::new();
     for file in &args.files {
         let digest = custody_app::fs::digest_file(file, &[algorithm])?
             .pop()
-            .ok_or_else(|| custody_app::Error::new(custody_app::Code::Internal, "no digest computed"))?;
+            .ok_or_else(|| {
+                custody_app::Error::new(custody_app::Code::Internal, "no digest computed")
+            })?;
         lines.push(format!("{digest}  {}", file.display()));
         values.push(json!({ "file": file, "digest": digest.to_string() }));
     }

@@ -27,15 +27,23 @@ fn describe(code: Code) -> serde_json::Value {
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     if args.list {
-        let human: Vec<String> =
-            Code::ALL.iter().map(|c| format!("{c}  exit {}  {}", c.exit_status(), c.title())).collect();
-        out.success(&human.join("\n"), json!({ "codes": Code::ALL.iter().map(|c| describe(*c)).collect::<Vec<_>>() }));
+        let human: Vec<String> = Code::ALL
+            .iter()
+            .map(|c| format!("{c}  exit {}  {}", c.exit_status(), c.title()))
+            .collect();
+        out.success(
+            &human.join("\n"),
+            json!({ "codes": Code::ALL.iter().map(|c| describe(*c)).collect::<Vec<_>>() }),
+        );
         return Ok(());
     }
     let text = args.code.unwrap_or_default();
-    let code: Code = text
-        .parse()
-        .map_err(|()| Error::new(Code::UnknownCode, format!("'{text}' is not a custody error code")))?;
+    let code: Code = text.parse().map_err(|()| {
+        Error::new(
+            Code::UnknownCode,
+            format!("'{text}' is not a custody error code"),
+        )
+    })?;
     out.success(
         &format!(
             "{code}: {}\n\n{}\n\nWhat to do: {}\n\nExit status: {}",

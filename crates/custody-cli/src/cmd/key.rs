@@ -52,9 +52,12 @@ pub(crate) fn run(cmd: Command, out: &Output) -> Result<()> {
 }
 
 fn generate(args: GenerateArgs, out: &Output) -> Result<()> {
-    let algorithm: KeyAlgorithm = args.algorithm.parse().map_err(|e: custody_crypto::KeyError| {
-        custody_app::Error::new(custody_app::Code::InvalidArgument, e.to_string())
-    })?;
+    let algorithm: KeyAlgorithm =
+        args.algorithm
+            .parse()
+            .map_err(|e: custody_crypto::KeyError| {
+                custody_app::Error::new(custody_app::Code::InvalidArgument, e.to_string())
+            })?;
     let protection = if args.no_passphrase {
         NewKeyProtection::Unencrypted
     } else {
@@ -67,7 +70,11 @@ fn generate(args: GenerateArgs, out: &Output) -> Result<()> {
             "{}\n  private key: {}{}\n  public key:  {}",
             generated.key_id,
             generated.private_path.display(),
-            if encrypted { " (encrypted)" } else { " (UNENCRYPTED)" },
+            if encrypted {
+                " (encrypted)"
+            } else {
+                " (UNENCRYPTED)"
+            },
             generated.public_path.display()
         ),
         json!({

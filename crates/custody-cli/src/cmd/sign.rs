@@ -22,7 +22,9 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let key = super::load_signing_key(&args.key)?;
-    let bundle_path = args.bundle.unwrap_or_else(|| default_bundle_path(&args.file));
+    let bundle_path = args
+        .bundle
+        .unwrap_or_else(|| default_bundle_path(&args.file));
     let signed = sign_file(&args.file, &key, &bundle_path)?;
     out.success(
         &format!(

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use custody_app::fs::Overwrite;
-use custody_app::trust::{NewKey, NewTrustRoot, build_trust_root, read_trust_root, sign_trust_root_file, verify_chain, write_trust_root};
+use custody_app::trust::{
+    NewKey, NewTrustRoot, build_trust_root, read_trust_root, sign_trust_root_file, verify_chain,
+    write_trust_root,
+};
 use custody_app::{Code, Error, Result};
 use custody_crypto::KeyId;
 use custody_formats::trust_root::Role;
@@ -89,7 +92,8 @@ pub(crate) fn run(cmd: Command, out: &Output) -> Result<()> {
             Ok(())
         }
         Command::Verify(args) => {
-            let mut chain: Vec<&std::path::Path> = args.previous.iter().map(PathBuf::as_path).collect();
+            let mut chain: Vec<&std::path::Path> =
+                args.previous.iter().map(PathBuf::as_path).collect();
             chain.push(&args.file);
             let root = verify_chain(&chain, super::now())?;
             out.success(
@@ -98,7 +102,9 @@ pub(crate) fn run(cmd: Command, out: &Output) -> Result<()> {
                     args.file.display(),
                     root.version(),
                     root.keys().len(),
-                    root.expires().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+                    root.expires()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
                 ),
                 json!({ "file": args.file, "version": root.version(), "keys": root.keys().len() }),
             );
@@ -108,28 +114,51 @@ pub(crate) fn run(cmd: Command, out: &Output) -> Result<()> {
 }
 
 fn parse_key_id(s: &str) -> Result<KeyId> {
-    s.parse().map_err(|e: custody_crypto::KeyError| Error::new(Code::InvalidArgument, e.to_string()))
+    s.parse()
+        .map_err(|e: custody_crypto::KeyError| Error::new(Code::InvalidArgument, e.to_string()))
 }
 
 fn init(args: InitArgs, out: &Output) -> Result<()> {
     let mut keys = Vec::new();
     for path in &args.roots {
-        keys.push(NewKey { key: custody_app::keys::load_public_key(path)?, role: Role::Root, valid_until: None });
+        keys.push(NewKey {
+            key: custody_app::keys::load_public_key(path)?,
+            role: Role::Root,
+            valid_until: None,
+        });
     }
     for spec in &args.keys {
         let (role, path) = spec.split_once('=').ok_or_else(|| {
-            Error::new(Code::InvalidArgument, format!("--key '{spec}' is not ROLE=PUB"))
+            Error::new(
+                Code::InvalidArgument,
+                format!("--key '{spec}' is not ROLE=PUB"),
+            )
         })?;
         let role: Role = role
             .parse()
             .map_err(|e| Error::new(Code::InvalidArgument, format!("--key '{spec}': {e}")))?;
-        keys.push(NewKey { key: custody_app::keys::load_public_key(std::path::Path::new(path))?, role, valid_until: None });
+        keys.push(NewKey {
+            key: custody_app::keys::load_public_key(std::path::Path::new(path))?,
+            role,
+            valid_until: None,
+        });
     }
     let previous = args.from.as_deref().map(read_trust_root).transpose()?;
-    let remove = args.remove.iter().map(|s| parse_key_id(s)).collect::<Result<Vec<_>>>()?;
-    let revoke = args.revoke.iter().map(|s| parse_key_id(s)).collect::<Result<Vec<_>>>()?;
+    let remove = args
+        .remove
+        .iter()
+        .map(|s| parse_key_id(s))
+        .collect::<Result<Vec<_>>>()?;
+    let revoke = args
+        .revoke
+        .iter()
+        .map(|s| parse_key_id(s))
+        .collect::<Result<Vec<_>>>()?;
     if args.expires_days == 0 {
-        return Err(Error::new(Code::InvalidArgument, "--expires-days must be at least 1"));
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "--expires-days must be at least 1",
+        ));
     }
     let settings = NewTrustRoot {
         keys,

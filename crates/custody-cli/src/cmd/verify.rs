@@ -29,7 +29,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
-    let bundle = args.bundle.unwrap_or_else(|| custody_app::sign::default_bundle_path(&args.file));
+    let bundle = args
+        .bundle
+        .unwrap_or_else(|| custody_app::sign::default_bundle_path(&args.file));
     let now = super::now();
     let result = if let Some(key_path) = &args.key {
         let key = custody_app::keys::load_public_key(key_path)?;
@@ -40,7 +42,12 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             .parse()
             .map_err(|e| Error::new(Code::InvalidArgument, format!("--role: {e}")))?;
         let root = custody_app::trust::load_trust_root(root_path, now)?;
-        verify_file(&args.file, &bundle, &Trust::TrustRoot { root: &root, role }, now)?
+        verify_file(
+            &args.file,
+            &bundle,
+            &Trust::TrustRoot { root: &root, role },
+            now,
+        )?
     } else {
         return Err(Error::new(Code::Usage, "give --key or --trust-root"));
     };
@@ -49,8 +56,15 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         None => "signature".to_owned(),
         Some(t) => format!("attestation {t}"),
     };
-    let role = result.role.map(|r| format!(", role {r}")).unwrap_or_default();
-    let digest = result.digests.first().map(ToString::to_string).unwrap_or_default();
+    let role = result
+        .role
+        .map(|r| format!(", role {r}"))
+        .unwrap_or_default();
+    let digest = result
+        .digests
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let mut human = format!(
         "OK: {} {} verified: {digest}, key {} ({}{role})",
         args.file.display(),

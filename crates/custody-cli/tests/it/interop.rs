@@ -18,7 +18,11 @@ fn openssl(s: &Scratch, args: &[&str]) -> String {
         .env("CUSTODY_PASSPHRASE", PASS)
         .output()
         .expect("openssl is required for interop tests: apt-get install openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -31,7 +35,12 @@ fn python() -> PathBuf {
 
 fn run_python(s: &Scratch, args: &[&str]) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/dsse_interop.py");
-    let out = Command::new(python()).arg(script).args(args).current_dir(s.dir.path()).output().unwrap();
+    let out = Command::new(python())
+        .arg(script)
+        .args(args)
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python {args:?} failed:\n{}\n{}",
@@ -45,14 +54,65 @@ fn openssl_made_keys_sign_and_verify() {
     let s = Scratch::new();
     s.write("app.tar", b"artifact for openssl keys");
     openssl(&s, &["genpkey", "-algorithm", "ed25519", "-out", "ed.key"]);
-    openssl(&s, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.key"]);
+    openssl(
+        &s,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "ec.key",
+        ],
+    );
     // An OpenSSL-encrypted key (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC).
-    openssl(&s, &["pkcs8", "-topk8", "-in", "ec.key", "-v2", "aes-256-cbc", "-passout", "env:CUSTODY_PASSPHRASE", "-out", "ec-enc.key"]);
+    openssl(
+        &s,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "ec.key",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "env:CUSTODY_PASSPHRASE",
+            "-out",
+            "ec-enc.key",
+        ],
+    );
     for key in ["ed", "ec", "ec-enc"] {
-        openssl(&s, &["pkey", "-in", &format!("{key}.key"), "-passin", "env:CUSTODY_PASSPHRASE", "-pubout", "-out", &format!("{key}.pub")]);
+        openssl(
+            &s,
+            &[
+                "pkey",
+                "-in",
+                &format!("{key}.key"),
+                "-passin",
+                "env:CUSTODY_PASSPHRASE",
+                "-pubout",
+                "-out",
+                &format!("{key}.pub"),
+            ],
+        );
         let bundle = format!("{key}.json");
-        s.ok(&["sign", "app.tar", "--key", &format!("{key}.key"), "--bundle", &bundle]);
-        s.ok(&["verify", "app.tar", "--bundle", &bundle, "--key", &format!("{key}.pub")]);
+        s.ok(&[
+            "sign",
+            "app.tar",
+            "--key",
+            &format!("{key}.key"),
+            "--bundle",
+            &bundle,
+        ]);
+        s.ok(&[
+            "verify",
+            "app.tar",
+            "--bundle",
+            &bundle,
+            "--key",
+            &format!("{key}.pub"),
+        ]);
     }
 }
 
@@ -61,8 +121,21 @@ fn openssl_reads_custody_encrypted_keys() {
     let s = Scratch::new();
     for alg in ["ed25519", "ecdsa-p256"] {
         s.key(alg, alg);
-        let derived = openssl(&s, &["pkey", "-in", &format!("{alg}.key"), "-passin", "env:CUSTODY_PASSPHRASE", "-pubout"]);
-        assert_eq!(derived, String::from_utf8(s.read(&format!("{alg}.pub"))).unwrap());
+        let derived = openssl(
+            &s,
+            &[
+                "pkey",
+                "-in",
+                &format!("{alg}.key"),
+                "-passin",
+                "env:CUSTODY_PASSPHRASE",
+                "-pubout",
+            ],
+        );
+        assert_eq!(
+            derived,
+            String::from_utf8(s.read(&format!("{alg}.pub"))).unwrap()
+        );
     }
 }
 
@@ -77,12 +150,31 @@ fn openssl_verifies_custody_ecdsa_signature() {
         .decode(bundle["messageSignature"]["signature"].as_str().unwrap())
         .unwrap();
     s.write("sig.der", &sig);
-    let out = openssl(&s, &["dgst", "-sha256", "-verify", "k.pub", "-signature", "sig.der", "app.tar"]);
+    let out = openssl(
+        &s,
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "k.pub",
+            "-signature",
+            "sig.der",
+            "app.tar",
+        ],
+    );
     assert_eq!(out.trim(), "Verified OK");
     // And OpenSSL refuses it for another file, as custody does.
     s.write("other.tar", b"other");
     let refused = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify", "k.pub", "-signature", "sig.der", "other.tar"])
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            "k.pub",
+            "-signature",
+            "sig.der",
+            "other.tar",
+        ])
         .current_dir(s.dir.path())
         .output()
         .unwrap();
@@ -96,7 +188,18 @@ fn securesystemslib_verifies_custody_envelopes() {
         let key_id = s.key("k", alg);
         s.write("app.tar", b"artifact");
         s.write("pred.json", br#"{"interop":true}"#);
-        s.ok(&["attest", "app.tar", "--key", "k.key", "--predicate-type", "https://example.com/p/v1", "--predicate", "pred.json", "--bundle", "att.json"]);
+        s.ok(&[
+            "attest",
+            "app.tar",
+            "--key",
+            "k.key",
+            "--predicate-type",
+            "https://example.com/p/v1",
+            "--predicate",
+            "pred.json",
+            "--bundle",
+            "att.json",
+        ]);
         run_python(&s, &["verify", "att.json", "k.pub", &key_id]);
     }
 }
@@ -105,13 +208,36 @@ fn securesystemslib_verifies_custody_envelopes() {
 fn custody_verifies_securesystemslib_envelopes() {
     for alg in ["ed25519", "ecdsa-p256"] {
         let s = Scratch::new();
-        s.ok(&["key", "generate", "--out", "k", "--algorithm", alg, "--no-passphrase"]);
+        s.ok(&[
+            "key",
+            "generate",
+            "--out",
+            "k",
+            "--algorithm",
+            alg,
+            "--no-passphrase",
+        ]);
         s.write("app.tar", b"artifact signed by securesystemslib");
         run_python(&s, &["sign", "k.key", "app.tar", "env.json"]);
-        let v = s.ok(&["verify", "app.tar", "--bundle", "env.json", "--key", "k.pub"]);
-        assert_eq!(v["predicateType"], "https://example.com/securesystemslib-made/v1");
+        let v = s.ok(&[
+            "verify", "app.tar", "--bundle", "env.json", "--key", "k.pub",
+        ]);
+        assert_eq!(
+            v["predicateType"],
+            "https://example.com/securesystemslib-made/v1"
+        );
         // The same envelope does not vouch for another file.
         s.write("other.tar", b"other");
-        s.fails(&["verify", "other.tar", "--bundle", "env.json", "--key", "k.pub"], "CUSTODY-E1009");
+        s.fails(
+            &[
+                "verify",
+                "other.tar",
+                "--bundle",
+                "env.json",
+                "--key",
+                "k.pub",
+            ],
+            "CUSTODY-E1009",
+        );
     }
 }

@@ -14,7 +14,10 @@ fn generate_writes_encrypted_private_key_and_public_key() {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(s.path(&format!("{alg}.key"))).unwrap().permissions().mode();
+            let mode = std::fs::metadata(s.path(&format!("{alg}.key")))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "private key must be owner-only");
         }
         let shown = s.ok(&["key", "show", &format!("{alg}.pub")]);
@@ -28,7 +31,11 @@ fn generate_never_overwrites_a_key() {
     s.key("k", "ed25519");
     let before = s.read("k.key");
     s.fails(&["key", "generate", "--out", "k"], "CUSTODY-E2005");
-    assert_eq!(s.read("k.key"), before, "the existing key must be untouched");
+    assert_eq!(
+        s.read("k.key"),
+        before,
+        "the existing key must be untouched"
+    );
 }
 
 #[test]
@@ -41,7 +48,10 @@ fn generate_without_passphrase_source_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("CUSTODY-E2004"));
-    assert!(!s.path("k.key").exists(), "nothing is written when the key cannot be protected");
+    assert!(
+        !s.path("k.key").exists(),
+        "nothing is written when the key cannot be protected"
+    );
 }
 
 #[test]
@@ -49,7 +59,11 @@ fn unencrypted_keys_only_on_request() {
     let s = Scratch::new();
     let v = s.ok(&["key", "generate", "--out", "plain", "--no-passphrase"]);
     assert_eq!(v["encrypted"], false);
-    assert!(String::from_utf8(s.read("plain.key")).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        String::from_utf8(s.read("plain.key"))
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
     // Signing with it needs no passphrase.
     s.write("a.bin", b"artifact");
     let out = s
@@ -81,7 +95,13 @@ fn a_public_key_is_not_a_signing_key() {
     s.key("k", "ed25519");
     s.write("a.bin", b"artifact");
     s.fails(&["sign", "a.bin", "--key", "k.pub"], "CUSTODY-E2002");
-    s.write("garbage.pub", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+    s.write(
+        "garbage.pub",
+        b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    );
     s.ok(&["sign", "a.bin", "--key", "k.key"]);
-    s.fails(&["verify", "a.bin", "--key", "garbage.pub"], "CUSTODY-E2002");
+    s.fails(
+        &["verify", "a.bin", "--key", "garbage.pub"],
+        "CUSTODY-E2002",
+    );
 }

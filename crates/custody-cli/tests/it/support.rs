@@ -13,7 +13,9 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     pub(crate) fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
@@ -23,7 +25,9 @@ impl Scratch {
     /// `custody ARGS` in the scratch directory, with CUSTODY_PASSPHRASE set and no terminal.
     pub(crate) fn custody(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("custody").unwrap();
-        cmd.current_dir(self.dir.path()).env("CUSTODY_PASSPHRASE", PASS).args(args);
+        cmd.current_dir(self.dir.path())
+            .env("CUSTODY_PASSPHRASE", PASS)
+            .args(args);
         cmd
     }
 
@@ -34,7 +38,10 @@ impl Scratch {
         let output = self.custody(&all).output().unwrap();
         let stdout = String::from_utf8(output.stdout).unwrap();
         let value: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!("stdout is not one JSON document ({e}): {stdout:?}; stderr: {}", String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "stdout is not one JSON document ({e}): {stdout:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (output.status.code().unwrap_or(-1), value)
     }
@@ -50,7 +57,10 @@ impl Scratch {
     /// Runs and asserts failure with `code` and the code's exit status.
     pub(crate) fn fails(&self, args: &[&str], code: &str) -> Value {
         let (status, value) = self.json(args);
-        assert_eq!(value["ok"], false, "custody {args:?} unexpectedly succeeded: {value}");
+        assert_eq!(
+            value["ok"], false,
+            "custody {args:?} unexpectedly succeeded: {value}"
+        );
         assert_eq!(value["error"]["code"], code, "custody {args:?}: {value}");
         let expected_status = i32::from(code.as_bytes()["CUSTODY-E".len()] - b'0');
         assert_eq!(status, expected_status, "exit status for {code}");

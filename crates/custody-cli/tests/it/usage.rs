@@ -8,12 +8,18 @@ fn usage_errors_exit_2() {
     s.fails(&["sign"], "CUSTODY-E2001");
     s.fails(&["verify", "x"], "CUSTODY-E2001");
     s.fails(&["no-such-command"], "CUSTODY-E2001");
-    s.fails(&["key", "generate", "--out", "k", "--algorithm", "rsa"], "CUSTODY-E2001");
+    s.fails(
+        &["key", "generate", "--out", "k", "--algorithm", "rsa"],
+        "CUSTODY-E2001",
+    );
     // Human mode prints the code and hint on stderr.
     let out = s.custody(&["sign"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("error[CUSTODY-E2001]") && stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("error[CUSTODY-E2001]") && stderr.contains("hint:"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -22,7 +28,15 @@ fn help_succeeds() {
     let out = s.custody(&["--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["quickstart", "key", "sign", "attest", "verify", "trust-root", "explain"] {
+    for cmd in [
+        "quickstart",
+        "key",
+        "sign",
+        "attest",
+        "verify",
+        "trust-root",
+        "explain",
+    ] {
         assert!(text.contains(cmd), "--help lacks {cmd}");
     }
 }
@@ -32,7 +46,10 @@ fn missing_files_exit_3() {
     let s = Scratch::new();
     s.key("k", "ed25519");
     s.fails(&["sign", "missing.tar", "--key", "k.key"], "CUSTODY-E3001");
-    s.fails(&["sign", "missing.tar", "--key", "missing.key"], "CUSTODY-E3001");
+    s.fails(
+        &["sign", "missing.tar", "--key", "missing.key"],
+        "CUSTODY-E3001",
+    );
     s.write("a.tar", b"a");
     s.fails(&["verify", "a.tar", "--key", "k.pub"], "CUSTODY-E3001"); // no bundle
     s.fails(&["digest", "missing.tar"], "CUSTODY-E3001");
@@ -43,9 +60,22 @@ fn unwritable_output_exits_3_and_leaves_nothing() {
     let s = Scratch::new();
     s.key("k", "ed25519");
     s.write("a.tar", b"a");
-    s.fails(&["sign", "a.tar", "--key", "k.key", "--bundle", "no-such-dir/a.json"], "CUSTODY-E3002");
-    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path()).unwrap().filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    s.fails(
+        &[
+            "sign",
+            "a.tar",
+            "--key",
+            "k.key",
+            "--bundle",
+            "no-such-dir/a.json",
+        ],
+        "CUSTODY-E3002",
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
 }
 
@@ -54,9 +84,17 @@ fn digest_matches_known_answer() {
     let s = Scratch::new();
     s.write("abc", b"abc");
     let v = s.ok(&["digest", "abc"]);
-    assert_eq!(v["digests"][0]["digest"], "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        v["digests"][0]["digest"],
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     let v = s.ok(&["digest", "--algorithm", "sha512", "abc"]);
-    assert!(v["digests"][0]["digest"].as_str().unwrap().starts_with("sha512:ddaf35a193617aba"));
+    assert!(
+        v["digests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha512:ddaf35a193617aba")
+    );
 }
 
 #[test]
@@ -78,6 +116,15 @@ fn quickstart_runs_every_step() {
     let v = s.ok(&["quickstart", "--dir", dir.to_str().unwrap()]);
     let steps = v["steps"].as_array().unwrap();
     let refused: Vec<&str> = steps.iter().filter_map(|x| x["refused"].as_str()).collect();
-    assert_eq!(refused, ["CUSTODY-E1001", "CUSTODY-E1009", "CUSTODY-E1004", "CUSTODY-E1005", "CUSTODY-E1002"]);
+    assert_eq!(
+        refused,
+        [
+            "CUSTODY-E1001",
+            "CUSTODY-E1009",
+            "CUSTODY-E1004",
+            "CUSTODY-E1005",
+            "CUSTODY-E1002"
+        ]
+    );
     assert!(dir.join("trust-root.json").exists());
 }

@@ -1,7 +1,11 @@
-use custody_crypto::{Digest, DigestAlgorithm, Hasher, KeyAlgorithm, Signer as _, SigningKey, sha256};
+use custody_crypto::{
+    Digest, DigestAlgorithm, Hasher, KeyAlgorithm, Signer as _, SigningKey, sha256,
+};
 use serde_json::{Value, json};
 
-use super::{Bundle, Content, InclusionProof, KeyMaterial, MEDIA_TYPE_V03, TlogEntry, VerifiedContent};
+use super::{
+    Bundle, Content, InclusionProof, KeyMaterial, MEDIA_TYPE_V03, TlogEntry, VerifiedContent,
+};
 use crate::dsse::{Envelope, PAYLOAD_TYPE_IN_TOTO};
 use crate::intoto::{Statement, Subject};
 use crate::{Error, ErrorKind, Limits};
@@ -59,15 +63,25 @@ fn a_full_bundle_round_trips_as_v03_with_protobuf_json_conventions() {
     bundle.add_rfc3161_timestamp(vec![0x30, 0x00]);
     let bytes = bundle.to_json();
     let text = std::str::from_utf8(&bytes).unwrap();
-    assert!(text.starts_with("{\n  \"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\",\n"));
+    assert!(
+        text.starts_with(
+            "{\n  \"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\",\n"
+        )
+    );
     assert!(text.ends_with("}\n"));
     let value = written(&bundle);
     let tlog = &value["verificationMaterial"]["tlogEntries"][0];
     assert_eq!(tlog["logIndex"], "7");
     assert_eq!(tlog["integratedTime"], "1700000000");
     assert_eq!(tlog["inclusionProof"]["treeSize"], "9");
-    assert_eq!(tlog["inclusionProof"]["checkpoint"]["envelope"], "log\n9\nAwMD\n");
-    assert_eq!(value["messageSignature"]["messageDigest"]["algorithm"], "SHA2_256");
+    assert_eq!(
+        tlog["inclusionProof"]["checkpoint"]["envelope"],
+        "log\n9\nAwMD\n"
+    );
+    assert_eq!(
+        value["messageSignature"]["messageDigest"]["algorithm"],
+        "SHA2_256"
+    );
     assert_eq!(
         value["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"],
         "MAA="
@@ -129,7 +143,9 @@ fn minimal_bundles_parse_and_protobuf_nulls_are_unset() {
 fn every_read_media_type_is_accepted_and_others_are_not() {
     for version in ["0.1", "0.2", "0.3"] {
         let mut value = minimal();
-        value["mediaType"] = json!(format!("application/vnd.dev.sigstore.bundle+json;version={version}"));
+        value["mediaType"] = json!(format!(
+            "application/vnd.dev.sigstore.bundle+json;version={version}"
+        ));
         assert!(parse(&value).is_ok(), "{version}");
     }
     for media_type in [
@@ -138,7 +154,11 @@ fn every_read_media_type_is_accepted_and_others_are_not() {
         "application/json",
         "",
     ] {
-        rejects(|v| v["mediaType"] = json!(media_type), ErrorKind::UnsupportedMediaType, media_type);
+        rejects(
+            |v| v["mediaType"] = json!(media_type),
+            ErrorKind::UnsupportedMediaType,
+            media_type,
+        );
     }
 }
 
@@ -198,7 +218,13 @@ fn unknown_fields_are_rejected() {
 
 #[test]
 fn message_digest_algorithms_other_than_sha2_256_and_512_are_unsupported() {
-    for algorithm in [json!("SHA2_384"), json!("SHA3_256"), json!("HASH_ALGORITHM_UNSPECIFIED"), json!(2), json!("sha256")] {
+    for algorithm in [
+        json!("SHA2_384"),
+        json!("SHA3_256"),
+        json!("HASH_ALGORITHM_UNSPECIFIED"),
+        json!(2),
+        json!("sha256"),
+    ] {
         rejects(
             |v| v["messageSignature"]["messageDigest"]["algorithm"] = algorithm.clone(),
             ErrorKind::UnsupportedDigestAlgorithm,
@@ -206,7 +232,14 @@ fn message_digest_algorithms_other_than_sha2_256_and_512_are_unsupported() {
         );
     }
     rejects(
-        |v| drop(v["messageSignature"]["messageDigest"].as_object_mut().unwrap().remove("algorithm")),
+        |v| {
+            drop(
+                v["messageSignature"]["messageDigest"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("algorithm"),
+            )
+        },
         ErrorKind::UnsupportedDigestAlgorithm,
         "UNSPECIFIED",
     );
@@ -223,15 +256,22 @@ fn message_digest_algorithms_other_than_sha2_256_and_512_are_unsupported() {
 
 #[test]
 fn int64_fields_accept_strings_and_numbers_but_not_nonsense() {
-    let tlog = |log_index: Value| {
-        json!([{"logIndex": log_index, "logId": {"keyId": "AA=="}, "kindVersion": {"kind": "k", "version": "v"}}])
-    };
+    let tlog = |log_index: Value| json!([{"logIndex": log_index, "logId": {"keyId": "AA=="}, "kindVersion": {"kind": "k", "version": "v"}}]);
     for (index, expected) in [(json!("12"), 12), (json!(12), 12)] {
         let mut value = minimal();
         value["verificationMaterial"]["tlogEntries"] = tlog(index);
         assert_eq!(parse(&value).unwrap().tlog_entries()[0].log_index, expected);
     }
-    for index in [json!("-1"), json!("1e3"), json!(" 1"), json!("+1"), json!(""), json!("99999999999999999999"), json!(-1), json!(true)] {
+    for index in [
+        json!("-1"),
+        json!("1e3"),
+        json!(" 1"),
+        json!("+1"),
+        json!(""),
+        json!("99999999999999999999"),
+        json!(-1),
+        json!(true),
+    ] {
         rejects(
             |v| v["verificationMaterial"]["tlogEntries"] = tlog(index.clone()),
             ErrorKind::InvalidField,
@@ -239,7 +279,8 @@ fn int64_fields_accept_strings_and_numbers_but_not_nonsense() {
         );
     }
     let mut value = minimal();
-    value["verificationMaterial"]["tlogEntries"] = json!([{"logId": {"keyId": "AA=="}, "kindVersion": {"kind": "k", "version": "v"}}]);
+    value["verificationMaterial"]["tlogEntries"] =
+        json!([{"logId": {"keyId": "AA=="}, "kindVersion": {"kind": "k", "version": "v"}}]);
     let parsed = parse(&value).unwrap();
     assert_eq!(parsed.tlog_entries()[0].log_index, 0, "unset int64 is zero");
     assert_eq!(parsed.tlog_entries()[0].integrated_time, None);
@@ -268,7 +309,9 @@ fn message_signatures_verify_for_both_key_algorithms() {
         assert_eq!(needed, vec![algorithm.prehash_algorithm()]);
         let artifact = [sha256(b"artifact"), sha512(b"artifact")];
         let verified = bundle.verify(key.public_key(), &artifact).unwrap();
-        assert!(matches!(&*verified, VerifiedContent::Message { digest } if digest.algorithm() == needed[0]));
+        assert!(
+            matches!(&*verified, VerifiedContent::Message { digest } if digest.algorithm() == needed[0])
+        );
     }
 }
 
@@ -278,15 +321,24 @@ fn message_signature_checks_come_in_order() {
     let p256 = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let bundle = message_bundle(&p256, b"artifact");
     assert_eq!(
-        bundle.verify(p256.public_key(), &[sha512(b"artifact")]).unwrap_err(),
-        Error::ArtifactDigestMissing { algorithm: DigestAlgorithm::Sha256 }
+        bundle
+            .verify(p256.public_key(), &[sha512(b"artifact")])
+            .unwrap_err(),
+        Error::ArtifactDigestMissing {
+            algorithm: DigestAlgorithm::Sha256
+        }
     );
     assert_eq!(
-        bundle.verify(p256.public_key(), &[sha256(b"other")]).unwrap_err().kind(),
+        bundle
+            .verify(p256.public_key(), &[sha256(b"other")])
+            .unwrap_err()
+            .kind(),
         ErrorKind::ArtifactDigestMismatch
     );
     assert_eq!(
-        bundle.verify(ed.public_key(), &[sha256(b"artifact")]).unwrap_err(),
+        bundle
+            .verify(ed.public_key(), &[sha256(b"artifact")])
+            .unwrap_err(),
         Error::PrehashMismatch {
             key_algorithm: KeyAlgorithm::Ed25519,
             expected: DigestAlgorithm::Sha512,
@@ -295,8 +347,12 @@ fn message_signature_checks_come_in_order() {
     );
     let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     assert_eq!(
-        bundle.verify(other.public_key(), &[sha256(b"artifact")]).unwrap_err(),
-        Error::SignatureInvalid { key_id: other.public_key().key_id() }
+        bundle
+            .verify(other.public_key(), &[sha256(b"artifact")])
+            .unwrap_err(),
+        Error::SignatureInvalid {
+            key_id: other.public_key().key_id()
+        }
     );
 }
 
@@ -321,7 +377,9 @@ fn dsse_bundles_verify_statements_about_the_artifact() {
     let verified = bundle.verify(key.public_key(), &[sha512(b"a")]).unwrap();
     assert_eq!(*verified, VerifiedContent::Statement(statement));
     assert_eq!(
-        bundle.verify(key.public_key(), &[sha256(b"b")]).unwrap_err(),
+        bundle
+            .verify(key.public_key(), &[sha256(b"b")])
+            .unwrap_err(),
         Error::SubjectMismatch
     );
 }
@@ -332,13 +390,19 @@ fn dsse_bundles_need_an_in_toto_payload() {
     let bundle = dsse_bundle(&key, "text/plain", b"hello".to_vec());
     assert!(bundle.digest_algorithms_needed().is_empty());
     assert_eq!(
-        bundle.verify(key.public_key(), &[sha256(b"hello")]).unwrap_err().kind(),
+        bundle
+            .verify(key.public_key(), &[sha256(b"hello")])
+            .unwrap_err()
+            .kind(),
         ErrorKind::UnsupportedPayloadType
     );
     let bundle = dsse_bundle(&key, PAYLOAD_TYPE_IN_TOTO, b"{}".to_vec());
     assert!(bundle.digest_algorithms_needed().is_empty());
     assert_eq!(
-        bundle.verify(key.public_key(), &[sha256(b"hello")]).unwrap_err().kind(),
+        bundle
+            .verify(key.public_key(), &[sha256(b"hello")])
+            .unwrap_err()
+            .kind(),
         ErrorKind::MissingField
     );
 }
@@ -347,7 +411,12 @@ fn dsse_bundles_need_an_in_toto_payload() {
 fn dsse_bundles_need_exactly_one_signature_matching_the_key_hint() {
     let a = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
     let b = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let statement = Statement::new(vec![Subject::new("a", &[sha256(b"a")])], "https://e.com/p", json!({})).unwrap();
+    let statement = Statement::new(
+        vec![Subject::new("a", &[sha256(b"a")])],
+        "https://e.com/p",
+        json!({}),
+    )
+    .unwrap();
     let two = Envelope::sign(PAYLOAD_TYPE_IN_TOTO, statement.to_json(), &[&a, &b]).unwrap();
     let bundle = Bundle::new(Content::Dsse(two), KeyMaterial::Certificate(vec![1]));
     let err = bundle.verify(a.public_key(), &[sha256(b"a")]).unwrap_err();
@@ -358,6 +427,11 @@ fn dsse_bundles_need_exactly_one_signature_matching_the_key_hint() {
     bundle.key_material = KeyMaterial::PublicKeyHint(b.public_key().key_id().to_string());
     let err = bundle.verify(a.public_key(), &[sha256(b"a")]).unwrap_err();
     assert!(err.to_string().contains("keyid"), "{err}");
+    bundle.key_material = KeyMaterial::PublicKeyHint(String::new());
+    assert!(
+        bundle.verify(a.public_key(), &[sha256(b"a")]).is_ok(),
+        "an empty hint is unset"
+    );
     bundle.key_material = KeyMaterial::Certificate(vec![1]);
     assert!(bundle.verify(a.public_key(), &[sha256(b"a")]).is_ok());
     assert_eq!(

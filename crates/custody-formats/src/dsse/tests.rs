@@ -65,14 +65,38 @@ fn malformed_base64_is_rejected_with_the_field() {
 #[test]
 fn required_fields_must_be_present_and_typed() {
     let cases = [
-        (json!({"payloadType": "t", "signatures": []}), ErrorKind::MissingField),
-        (json!({"payload": "", "signatures": []}), ErrorKind::MissingField),
-        (json!({"payload": "", "payloadType": "t"}), ErrorKind::MissingField),
-        (json!({"payload": "", "payloadType": "t", "signatures": [{}]}), ErrorKind::MissingField),
-        (json!({"payload": 1, "payloadType": "t", "signatures": []}), ErrorKind::InvalidField),
-        (json!({"payload": "", "payloadType": null, "signatures": []}), ErrorKind::InvalidField),
-        (json!({"payload": "", "payloadType": "t", "signatures": {}}), ErrorKind::InvalidField),
-        (json!({"payload": "", "payloadType": "t", "signatures": [1]}), ErrorKind::InvalidField),
+        (
+            json!({"payloadType": "t", "signatures": []}),
+            ErrorKind::MissingField,
+        ),
+        (
+            json!({"payload": "", "signatures": []}),
+            ErrorKind::MissingField,
+        ),
+        (
+            json!({"payload": "", "payloadType": "t"}),
+            ErrorKind::MissingField,
+        ),
+        (
+            json!({"payload": "", "payloadType": "t", "signatures": [{}]}),
+            ErrorKind::MissingField,
+        ),
+        (
+            json!({"payload": 1, "payloadType": "t", "signatures": []}),
+            ErrorKind::InvalidField,
+        ),
+        (
+            json!({"payload": "", "payloadType": null, "signatures": []}),
+            ErrorKind::InvalidField,
+        ),
+        (
+            json!({"payload": "", "payloadType": "t", "signatures": {}}),
+            ErrorKind::InvalidField,
+        ),
+        (
+            json!({"payload": "", "payloadType": "t", "signatures": [1]}),
+            ErrorKind::InvalidField,
+        ),
         (
             json!({"payload": "", "payloadType": "t", "signatures": [{"sig": "", "keyid": 7}]}),
             ErrorKind::InvalidField,
@@ -166,5 +190,8 @@ fn a_wrong_keyid_hint_does_not_stop_verification() {
 fn no_keys_means_no_valid_signature() {
     let signer = key(KeyAlgorithm::Ed25519);
     let envelope = Envelope::sign("t", vec![1], &[&signer]).unwrap();
-    assert_eq!(envelope.verify(&[], 1).unwrap_err(), Error::NoValidSignature);
+    assert_eq!(
+        envelope.verify(&[], 1).unwrap_err(),
+        Error::NoValidSignature
+    );
 }

@@ -34,10 +34,15 @@ fn a_statement_round_trips_with_fields_in_spec_order() {
     .unwrap();
     let bytes = statement.to_json();
     let text = String::from_utf8(bytes.clone()).unwrap();
-    let order: Vec<usize> = ["\"_type\"", "\"subject\"", "\"predicateType\"", "\"predicate\""]
-        .iter()
-        .map(|k| text.find(k).unwrap())
-        .collect();
+    let order: Vec<usize> = [
+        "\"_type\"",
+        "\"subject\"",
+        "\"predicateType\"",
+        "\"predicate\"",
+    ]
+    .iter()
+    .map(|k| text.find(k).unwrap())
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
     let parsed = Statement::from_json(&bytes, &Limits::default()).unwrap();
     assert_eq!(parsed, statement);
@@ -139,8 +144,14 @@ fn structural_errors_name_the_field() {
     let digest = json!({"sha256": sha256(b"x").hex()});
     let cases = [
         (json!({"subject": [], "predicateType": "a:b"}), "_type"),
-        (json!({"_type": STATEMENT_TYPE_V1, "predicateType": "a:b"}), "subject"),
-        (json!({"_type": STATEMENT_TYPE_V1, "subject": [{"digest": digest}]}), "predicateType"),
+        (
+            json!({"_type": STATEMENT_TYPE_V1, "predicateType": "a:b"}),
+            "subject",
+        ),
+        (
+            json!({"_type": STATEMENT_TYPE_V1, "subject": [{"digest": digest}]}),
+            "predicateType",
+        ),
         (statement_json(json!([{"name": "x"}])), "subject[0].digest"),
     ];
     for (value, field) in cases {

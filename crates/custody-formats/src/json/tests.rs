@@ -88,11 +88,16 @@ fn size_is_checked_before_parsing() {
     assert!(parse_strict(b"[1,2]", &limits).is_err());
     assert_eq!(
         parse_strict(b"[1,2]", &limits).unwrap_err(),
-        crate::Error::TooLarge { limit: 4, actual: 5 }
+        crate::Error::TooLarge {
+            limit: 4,
+            actual: 5
+        }
     );
     // Not even looked at: invalid JSON of the wrong size is reported as too large.
     assert_eq!(
-        parse_strict(b"\xff\xff\xff\xff\xff", &limits).unwrap_err().kind(),
+        parse_strict(b"\xff\xff\xff\xff\xff", &limits)
+            .unwrap_err()
+            .kind(),
         ErrorKind::TooLarge
     );
     assert!(parse_strict(b"[12]", &limits).is_ok());
@@ -133,8 +138,9 @@ fn invalid_utf8_is_rejected() {
 #[test]
 fn canonical_form_follows_rfc_8785() {
     // RFC 8785 §3.2.3 sorts by UTF-16 code units; §3.2.2.3 numbers in ECMAScript form.
-    let value = parse(r#"{"b": [1.0, 1e21, 0.1], "a": "\u00e9\n", "\ud83d\ude00": 1, "\ufb33": 2}"#)
-        .unwrap();
+    let value =
+        parse(r#"{"b": [1.0, 1e21, 0.1], "a": "\u00e9\n", "\ud83d\ude00": 1, "\ufb33": 2}"#)
+            .unwrap();
     let canonical = String::from_utf8(canonicalize(&value).unwrap()).unwrap();
     assert_eq!(
         canonical,

@@ -43,9 +43,18 @@ fn full() -> Provenance {
 fn a_full_provenance_round_trips() {
     let provenance = full();
     let value = provenance.to_value();
-    assert_eq!(value["buildDefinition"]["resolvedDependencies"][0]["content"], "AP9oZWxsbw==");
-    assert_eq!(value["runDetails"]["metadata"]["startedOn"], "2026-01-02T03:04:05Z");
-    assert_eq!(value["runDetails"]["metadata"]["finishedOn"], "2026-01-02T03:04:06.5Z");
+    assert_eq!(
+        value["buildDefinition"]["resolvedDependencies"][0]["content"],
+        "AP9oZWxsbw=="
+    );
+    assert_eq!(
+        value["runDetails"]["metadata"]["startedOn"],
+        "2026-01-02T03:04:05Z"
+    );
+    assert_eq!(
+        value["runDetails"]["metadata"]["finishedOn"],
+        "2026-01-02T03:04:06.5Z"
+    );
     assert_eq!(Provenance::from_value(&value).unwrap(), provenance);
 }
 
@@ -71,7 +80,10 @@ fn empty_and_unset_fields_are_omitted() {
             "runDetails": {"builder": {"id": "https://custody.dev/builder"}}
         })
     );
-    assert_eq!(Provenance::from_value(&minimal.to_value()).unwrap(), minimal);
+    assert_eq!(
+        Provenance::from_value(&minimal.to_value()).unwrap(),
+        minimal
+    );
 }
 
 fn rejects(mutate: impl FnOnce(&mut Value), kind: ErrorKind, field: &str) {
@@ -85,17 +97,38 @@ fn rejects(mutate: impl FnOnce(&mut Value), kind: ErrorKind, field: &str) {
 #[test]
 fn required_fields_are_required() {
     rejects(
-        |v| drop(v["buildDefinition"].as_object_mut().unwrap().remove("buildType")),
+        |v| {
+            drop(
+                v["buildDefinition"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("buildType"),
+            )
+        },
         ErrorKind::MissingField,
         "buildDefinition.buildType",
     );
     rejects(
-        |v| drop(v["buildDefinition"].as_object_mut().unwrap().remove("externalParameters")),
+        |v| {
+            drop(
+                v["buildDefinition"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("externalParameters"),
+            )
+        },
         ErrorKind::MissingField,
         "externalParameters",
     );
     rejects(
-        |v| drop(v["runDetails"]["builder"].as_object_mut().unwrap().remove("id")),
+        |v| {
+            drop(
+                v["runDetails"]["builder"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("id"),
+            )
+        },
         ErrorKind::MissingField,
         "builder.id",
     );

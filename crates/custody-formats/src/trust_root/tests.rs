@@ -37,7 +37,10 @@ fn roles_parse_and_print_lowercase() {
         assert_eq!(role.to_string(), role.to_string().to_lowercase());
     }
     for bad in ["Root", "admin", "", "root "] {
-        assert_eq!(bad.parse::<Role>().unwrap_err().kind(), ErrorKind::InvalidField);
+        assert_eq!(
+            bad.parse::<Role>().unwrap_err().kind(),
+            ErrorKind::InvalidField
+        );
     }
 }
 
@@ -133,7 +136,10 @@ fn written_documents_read_back_identically() {
     assert_eq!(parsed.body().expires(), EXPIRES);
     assert_eq!(value["signed"]["_type"], TRUST_ROOT_TYPE_V1);
     assert_eq!(value["signed"]["keys"][0]["algorithm"], "ed25519");
-    assert_eq!(value["signed"]["keys"][0]["validFrom"], "2026-01-01T00:00:00Z");
+    assert_eq!(
+        value["signed"]["keys"][0]["validFrom"],
+        "2026-01-01T00:00:00Z"
+    );
     let again: Value = serde_json::from_slice(&parsed.to_json()).unwrap();
     assert_eq!(again.to_string(), text);
     assert!(parsed.to_json().ends_with(b"}\n"));
@@ -150,7 +156,11 @@ fn rejects(mutate: impl FnOnce(&mut Value), expected: ErrorKind, field: &str) {
 #[test]
 fn unknown_fields_are_rejected_everywhere() {
     rejects(|v| v["extra"] = json!(1), ErrorKind::UnknownField, "extra");
-    rejects(|v| v["signed"]["extra"] = json!(1), ErrorKind::UnknownField, "signed.extra");
+    rejects(
+        |v| v["signed"]["extra"] = json!(1),
+        ErrorKind::UnknownField,
+        "signed.extra",
+    );
     rejects(
         |v| v["signed"]["keys"][0]["comment"] = json!("x"),
         ErrorKind::UnknownField,
@@ -165,27 +175,121 @@ fn unknown_fields_are_rejected_everywhere() {
 
 #[test]
 fn every_field_is_checked() {
-    rejects(|v| v["signed"]["_type"] = json!("https://custody.dev/trust-root/v2"), ErrorKind::InvalidField, "signed._type");
-    rejects(|v| v["signed"]["version"] = json!(-1), ErrorKind::InvalidField, "signed.version");
-    rejects(|v| v["signed"]["version"] = json!("1"), ErrorKind::InvalidField, "signed.version");
-    rejects(|v| v["signed"]["version"] = json!(0), ErrorKind::InvalidField, "signed.version");
-    rejects(|v| v["signed"]["version"] = json!(1.5), ErrorKind::InvalidField, "signed.version");
-    rejects(|v| v["signed"]["rootThreshold"] = json!(0), ErrorKind::InvalidField, "signed.rootThreshold");
-    rejects(|v| v["signed"]["rootThreshold"] = json!(1_u64 << 40), ErrorKind::InvalidField, "signed.rootThreshold");
-    rejects(|v| v["signed"]["expires"] = json!("2027-01-01T00:00:00.5Z"), ErrorKind::InvalidField, "signed.expires");
-    rejects(|v| v["signed"]["expires"] = json!("2027-01-01T01:00:00+01:00"), ErrorKind::InvalidField, "signed.expires");
-    rejects(|v| v["signed"]["expires"] = json!("2027-01-01"), ErrorKind::InvalidField, "signed.expires");
-    rejects(|v| v["signed"]["keys"][0]["role"] = json!("admin"), ErrorKind::InvalidField, "signed.keys[0].role");
-    rejects(|v| v["signed"]["keys"][0]["algorithm"] = json!("ecdsa-p256"), ErrorKind::InvalidField, "signed.keys[0].algorithm");
-    rejects(|v| v["signed"]["keys"][0]["publicKey"] = json!("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"), ErrorKind::InvalidField, "signed.keys[0].publicKey");
-    rejects(|v| v["signed"]["keys"][0]["validUntil"] = v["signed"]["keys"][0]["validFrom"].clone(), ErrorKind::InvalidField, "signed.keys[0].validUntil");
-    rejects(|v| drop(v["signed"]["keys"][0].as_object_mut().unwrap().remove("validFrom")), ErrorKind::MissingField, "signed.keys[0].validFrom");
-    rejects(|v| drop(v["signed"].as_object_mut().unwrap().remove("keys")), ErrorKind::MissingField, "signed.keys");
-    rejects(|v| drop(v.as_object_mut().unwrap().remove("signatures")), ErrorKind::MissingField, "signatures");
-    rejects(|v| v["signed"] = json!([]), ErrorKind::InvalidField, "signed");
-    rejects(|v| v["signatures"][0]["keyId"] = json!("ABC"), ErrorKind::InvalidField, "signatures[0].keyId");
-    rejects(|v| v["signatures"][0]["sig"] = json!("AAA"), ErrorKind::InvalidBase64, "signatures[0].sig");
-    rejects(|v| v["signatures"][0]["sig"] = json!("AA-_"), ErrorKind::InvalidBase64, "signatures[0].sig");
+    rejects(
+        |v| v["signed"]["_type"] = json!("https://custody.dev/trust-root/v2"),
+        ErrorKind::InvalidField,
+        "signed._type",
+    );
+    rejects(
+        |v| v["signed"]["version"] = json!(-1),
+        ErrorKind::InvalidField,
+        "signed.version",
+    );
+    rejects(
+        |v| v["signed"]["version"] = json!("1"),
+        ErrorKind::InvalidField,
+        "signed.version",
+    );
+    rejects(
+        |v| v["signed"]["version"] = json!(0),
+        ErrorKind::InvalidField,
+        "signed.version",
+    );
+    rejects(
+        |v| v["signed"]["version"] = json!(1.5),
+        ErrorKind::InvalidField,
+        "signed.version",
+    );
+    rejects(
+        |v| v["signed"]["rootThreshold"] = json!(0),
+        ErrorKind::InvalidField,
+        "signed.rootThreshold",
+    );
+    rejects(
+        |v| v["signed"]["rootThreshold"] = json!(1_u64 << 40),
+        ErrorKind::InvalidField,
+        "signed.rootThreshold",
+    );
+    rejects(
+        |v| v["signed"]["expires"] = json!("2027-01-01T00:00:00.5Z"),
+        ErrorKind::InvalidField,
+        "signed.expires",
+    );
+    rejects(
+        |v| v["signed"]["expires"] = json!("2027-01-01T01:00:00+01:00"),
+        ErrorKind::InvalidField,
+        "signed.expires",
+    );
+    rejects(
+        |v| v["signed"]["expires"] = json!("2027-01-01"),
+        ErrorKind::InvalidField,
+        "signed.expires",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["role"] = json!("admin"),
+        ErrorKind::InvalidField,
+        "signed.keys[0].role",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["algorithm"] = json!("ecdsa-p256"),
+        ErrorKind::InvalidField,
+        "signed.keys[0].algorithm",
+    );
+    rejects(
+        |v| {
+            v["signed"]["keys"][0]["publicKey"] =
+                json!("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n")
+        },
+        ErrorKind::InvalidField,
+        "signed.keys[0].publicKey",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["validUntil"] = v["signed"]["keys"][0]["validFrom"].clone(),
+        ErrorKind::InvalidField,
+        "signed.keys[0].validUntil",
+    );
+    rejects(
+        |v| {
+            drop(
+                v["signed"]["keys"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("validFrom"),
+            )
+        },
+        ErrorKind::MissingField,
+        "signed.keys[0].validFrom",
+    );
+    rejects(
+        |v| drop(v["signed"].as_object_mut().unwrap().remove("keys")),
+        ErrorKind::MissingField,
+        "signed.keys",
+    );
+    rejects(
+        |v| drop(v.as_object_mut().unwrap().remove("signatures")),
+        ErrorKind::MissingField,
+        "signatures",
+    );
+    rejects(
+        |v| v["signed"] = json!([]),
+        ErrorKind::InvalidField,
+        "signed",
+    );
+    rejects(
+        |v| v["signatures"][0]["keyId"] = json!("ABC"),
+        ErrorKind::InvalidField,
+        "signatures[0].keyId",
+    );
+    rejects(
+        |v| v["signatures"][0]["sig"] = json!("AAA"),
+        ErrorKind::InvalidBase64,
+        "signatures[0].sig",
+    );
+    rejects(
+        |v| v["signatures"][0]["sig"] = json!("AA-_"),
+        ErrorKind::InvalidBase64,
+        "signatures[0].sig",
+    );
     rejects(
         |v| {
             let copy = v["signatures"][0].clone();
@@ -227,26 +331,55 @@ fn key_for_role_reports_the_first_failed_check() {
     let until = datetime!(2026-09-01 00:00:00 UTC);
     let root = generate();
     let build = generate();
-    let build_key = TrustedKey::new(build.public_key().clone(), Role::Build, T0, Some(until), Some(revoked_at)).unwrap();
-    let body = TrustRootBody::new(1, EXPIRES, 1, vec![trusted(&root, Role::Root), build_key]).unwrap();
+    let build_key = TrustedKey::new(
+        build.public_key().clone(),
+        Role::Build,
+        T0,
+        Some(until),
+        Some(revoked_at),
+    )
+    .unwrap();
+    let body =
+        TrustRootBody::new(1, EXPIRES, 1, vec![trusted(&root, Role::Root), build_key]).unwrap();
     let mut signed = SignedTrustRoot::new(body);
     signed.sign(&root).unwrap();
     let root_of_trust = signed.verify(T0).unwrap();
     let id = build.public_key().key_id();
-    let at = |t| root_of_trust.key_for_role(&id, Role::Build, t).map(|k| k.key_id());
+    let at = |t| {
+        root_of_trust
+            .key_for_role(&id, Role::Build, t)
+            .map(|k| k.key_id())
+    };
 
     assert_eq!(at(datetime!(2026-03-01 00:00:00 UTC)), Ok(id));
-    assert_eq!(at(datetime!(2025-12-31 23:59:59 UTC)).unwrap_err().kind(), ErrorKind::KeyNotYetValid);
-    assert_eq!(at(revoked_at).unwrap_err(), Error::KeyRevoked { key_id: id, revoked_at });
+    assert_eq!(
+        at(datetime!(2025-12-31 23:59:59 UTC)).unwrap_err().kind(),
+        ErrorKind::KeyNotYetValid
+    );
+    assert_eq!(
+        at(revoked_at).unwrap_err(),
+        Error::KeyRevoked {
+            key_id: id,
+            revoked_at
+        }
+    );
     // Revocation is reported before expiry.
     assert_eq!(at(until).unwrap_err().kind(), ErrorKind::KeyRevoked);
     assert_eq!(
-        root_of_trust.key_for_role(&id, Role::Release, T0).unwrap_err(),
-        Error::WrongRole { key_id: id, role: Role::Build, required: Role::Release }
+        root_of_trust
+            .key_for_role(&id, Role::Release, T0)
+            .unwrap_err(),
+        Error::WrongRole {
+            key_id: id,
+            role: Role::Build,
+            required: Role::Release
+        }
     );
     let stranger = generate().public_key().key_id();
     assert_eq!(
-        root_of_trust.key_for_role(&stranger, Role::Build, T0).unwrap_err(),
+        root_of_trust
+            .key_for_role(&stranger, Role::Build, T0)
+            .unwrap_err(),
         Error::UnknownKey { key_id: stranger }
     );
     assert_eq!(root_of_trust.keys_with_role(Role::Build).count(), 1);

@@ -14,7 +14,16 @@ fn absolute_uris_are_accepted() {
 
 #[test]
 fn relative_and_malformed_uris_are_rejected() {
-    for uri in ["", "thePredicate", "/path", ":x", "1http://x", "https:", "http://a b", "ht tp://x"] {
+    for uri in [
+        "",
+        "thePredicate",
+        "/path",
+        ":x",
+        "1http://x",
+        "https:",
+        "http://a b",
+        "ht tp://x",
+    ] {
         assert!(!is_absolute(uri), "{uri}");
     }
 }

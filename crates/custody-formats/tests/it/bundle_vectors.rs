@@ -10,8 +10,11 @@ use custody_formats::{Error, ErrorKind, Limits, json};
 use crate::support::{key_of_certificate, read, sha256, spki_of_certificate};
 
 fn bundle(name: &str) -> Bundle {
-    Bundle::from_json(&read(&format!("sigstore-bundle/{name}")), &Limits::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    Bundle::from_json(
+        &read(&format!("sigstore-bundle/{name}")),
+        &Limits::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn leaf_key(bundle: &Bundle) -> PublicKey {
@@ -65,8 +68,14 @@ fn every_imported_bundle_parses_and_round_trips() {
 #[test]
 fn v03_message_signature_verifies_against_its_artifact() {
     for (name, artifact) in [
-        ("sigstore-python/bundle_v3.txt.sigstore", "sigstore-python/bundle_v3.txt"),
-        ("sigstore-python/bundle_v3_alt.txt.sigstore", "sigstore-python/bundle_v3_alt.txt"),
+        (
+            "sigstore-python/bundle_v3.txt.sigstore",
+            "sigstore-python/bundle_v3.txt",
+        ),
+        (
+            "sigstore-python/bundle_v3_alt.txt.sigstore",
+            "sigstore-python/bundle_v3_alt.txt",
+        ),
         (
             "sigstore-python/staging-rekor-v2.txt.sigstore.json",
             "sigstore-python/staging-rekor-v2.txt",
@@ -76,12 +85,17 @@ fn v03_message_signature_verifies_against_its_artifact() {
         let artifact = sha256(&read(&format!("sigstore-bundle/{artifact}")));
         assert_eq!(message_digest(&bundle), artifact, "{name}");
         assert!(matches!(bundle.key_material(), KeyMaterial::Certificate(_)));
-        assert_eq!(bundle.digest_algorithms_needed(), vec![DigestAlgorithm::Sha256]);
+        assert_eq!(
+            bundle.digest_algorithms_needed(),
+            vec![DigestAlgorithm::Sha256]
+        );
         let verified = bundle.verify(&leaf_key(&bundle), &[artifact]).unwrap();
         assert_eq!(*verified, VerifiedContent::Message { digest: artifact });
 
         // The same signature over another artifact is refused.
-        let err = bundle.verify(&leaf_key(&bundle), &[sha256(b"other")]).unwrap_err();
+        let err = bundle
+            .verify(&leaf_key(&bundle), &[sha256(b"other")])
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ArtifactDigestMismatch);
     }
 }
@@ -117,19 +131,33 @@ fn v03_bundle_fields_are_read_as_published() {
 #[test]
 fn v01_and_v02_message_bundles_carry_chains_and_promises() {
     let v01 = bundle("sigstore-python/bundle.txt.sigstore");
-    assert_eq!(v01.media_type(), "application/vnd.dev.sigstore.bundle+json;version=0.1");
-    assert_eq!(message_digest(&v01), sha256(&read("sigstore-bundle/sigstore-python/bundle.txt")));
+    assert_eq!(
+        v01.media_type(),
+        "application/vnd.dev.sigstore.bundle+json;version=0.1"
+    );
+    assert_eq!(
+        message_digest(&v01),
+        sha256(&read("sigstore-bundle/sigstore-python/bundle.txt"))
+    );
     assert!(matches!(v01.key_material(), KeyMaterial::CertificateChain(c) if !c.is_empty()));
     assert!(v01.tlog_entries()[0].inclusion_promise.is_some());
 
     let v02 = bundle("sigstore-python/bundle_no_checkpoint.txt.sigstore");
-    assert_eq!(v02.media_type(), "application/vnd.dev.sigstore.bundle+json;version=0.2");
+    assert_eq!(
+        v02.media_type(),
+        "application/vnd.dev.sigstore.bundle+json;version=0.2"
+    );
     assert_eq!(
         message_digest(&v02),
-        sha256(&read("sigstore-bundle/sigstore-python/bundle_no_checkpoint.txt"))
+        sha256(&read(
+            "sigstore-bundle/sigstore-python/bundle_no_checkpoint.txt"
+        ))
     );
     let proof = v02.tlog_entries()[0].inclusion_proof.as_ref().unwrap();
-    assert_eq!(proof.checkpoint, "", "this bundle's proof has no checkpoint");
+    assert_eq!(
+        proof.checkpoint, "",
+        "this bundle's proof has no checkpoint"
+    );
 
     // Both were signed with P-384 keys, which custody does not support: the key is refused
     // by custody-crypto, so these bundles cannot be verified here.
@@ -149,7 +177,10 @@ fn v03_dsse_bundle_verifies_its_slsa_v1_statement() {
     };
     assert_eq!(envelope.payload_type(), PAYLOAD_TYPE_IN_TOTO);
     assert_eq!(envelope.signatures()[0].keyid, "");
-    assert_eq!(bundle.digest_algorithms_needed(), vec![DigestAlgorithm::Sha256]);
+    assert_eq!(
+        bundle.digest_algorithms_needed(),
+        vec![DigestAlgorithm::Sha256]
+    );
 
     let subject: Digest = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
         .parse()
@@ -171,7 +202,9 @@ fn v03_dsse_bundle_verifies_its_slsa_v1_statement() {
 
     // Subject swap: the same valid signature does not vouch for another artifact.
     assert_eq!(
-        bundle.verify(&leaf_key(&bundle), &[sha256(b"a.txt")]).unwrap_err(),
+        bundle
+            .verify(&leaf_key(&bundle), &[sha256(b"a.txt")])
+            .unwrap_err(),
         Error::SubjectMismatch
     );
 }
@@ -184,7 +217,10 @@ fn v01_dsse_bundle_envelope_verifies_but_its_statement_is_v01() {
     };
     let key = leaf_key(&bundle);
     assert!(envelope.verify(std::slice::from_ref(&key), 1).is_ok());
-    assert_eq!(bundle.digest_algorithms_needed(), Vec::<DigestAlgorithm>::new());
+    assert_eq!(
+        bundle.digest_algorithms_needed(),
+        Vec::<DigestAlgorithm>::new()
+    );
     let subject: Digest = "sha512:bbfd372fc9beeb777fe35d05bb10c0c70a9733d366a75fed7dd18866c7391de3ee7e88ba74dd47abf3e15c845e547fcf0e5c3da80854c751554224d3a6d4e55f".parse().unwrap();
     let err = bundle.verify(&key, &[subject]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidField);

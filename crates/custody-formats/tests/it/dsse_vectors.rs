@@ -68,7 +68,11 @@ fn spec_envelope_parses_to_the_spec_values() {
     assert_eq!(envelope.payload(), vector.body);
     assert_eq!(envelope.payload_type(), vector.payload_type);
     assert_eq!(envelope.signatures().len(), 1);
-    assert_eq!(envelope.signatures()[0].keyid, "", "an unset keyid reads as empty");
+    assert_eq!(
+        envelope.signatures()[0].keyid,
+        "",
+        "an unset keyid reads as empty"
+    );
     assert_eq!(envelope.signatures()[0].sig.len(), 64, "raw r || s");
 }
 

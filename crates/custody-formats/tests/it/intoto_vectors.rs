@@ -8,8 +8,8 @@ use crate::support::{read, sha256};
 
 #[test]
 fn sigstore_python_slsa_v1_predicate_parses_with_its_values() {
-    let value = json::parse_strict(&read("intoto/slsa_predicate_v1_0.json"), &Limits::default())
-        .unwrap();
+    let value =
+        json::parse_strict(&read("intoto/slsa_predicate_v1_0.json"), &Limits::default()).unwrap();
     let provenance = Provenance::from_value(&value).unwrap();
     let definition = &provenance.build_definition;
     assert_eq!(
@@ -48,8 +48,8 @@ fn sigstore_python_slsa_v1_predicate_parses_with_its_values() {
 
 #[test]
 fn slsa_v1_predicate_round_trips_inside_a_statement() {
-    let value = json::parse_strict(&read("intoto/slsa_predicate_v1_0.json"), &Limits::default())
-        .unwrap();
+    let value =
+        json::parse_strict(&read("intoto/slsa_predicate_v1_0.json"), &Limits::default()).unwrap();
     let provenance = Provenance::from_value(&value).unwrap();
     let statement = Statement::new(
         vec![Subject::new("octo-repo.tar.gz", &[sha256(b"release")])],
@@ -60,7 +60,10 @@ fn slsa_v1_predicate_round_trips_inside_a_statement() {
     let parsed = Statement::from_json(&statement.to_json(), &Limits::default()).unwrap();
     assert_eq!(parsed, statement);
     assert_eq!(parsed.predicate_type(), PREDICATE_TYPE_V1);
-    assert_eq!(Provenance::from_value(parsed.predicate()).unwrap(), provenance);
+    assert_eq!(
+        Provenance::from_value(parsed.predicate()).unwrap(),
+        provenance
+    );
     assert!(parsed.subject_matching(&[sha256(b"release")]).is_some());
 }
 

@@ -48,7 +48,11 @@ fn tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
             (length, 2 + count)
         }
     };
-    (tag, &input[..header + length], &input[header..header + length])
+    (
+        tag,
+        &input[..header + length],
+        &input[header..header + length],
+    )
 }
 
 /// The SubjectPublicKeyInfo of an X.509 certificate (RFC 5280 §4.1), as DER.
@@ -90,7 +94,10 @@ pub(crate) fn decimal_to_be32(decimal: &str) -> [u8; 32] {
 /// An ECDSA signature given as raw `r || s` re-encoded as ASN.1 DER (RFC 3279 §2.2.3).
 pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Vec<u8> {
     fn integer(bytes: &[u8]) -> Vec<u8> {
-        let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+        let start = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
         let mut value = bytes[start..].to_vec();
         if value[0] & 0x80 != 0 {
             value.insert(0, 0);
