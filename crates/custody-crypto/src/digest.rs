@@ -150,7 +150,9 @@ impl FromStr for Digest {
         };
         // OCI image-spec: registered algorithms use lowercase hex only.
         if encoded.len() != algorithm.len() * 2
-            || !encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            || !encoded
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         {
             return Err(bad());
         }

@@ -72,7 +72,9 @@ impl FromStr for KeyAlgorithm {
         match s {
             "ed25519" => Ok(Self::Ed25519),
             "ecdsa-p256" => Ok(Self::EcdsaP256),
-            other => Err(KeyError::UnsupportedAlgorithm(other.chars().take(40).collect())),
+            other => Err(KeyError::UnsupportedAlgorithm(
+                other.chars().take(40).collect(),
+            )),
         }
     }
 }
@@ -140,10 +142,17 @@ impl PublicKey {
         }
         .map_err(|e| KeyError::Internal(e.to_string()))?;
         let spki_der = doc.into_vec();
-        let id = KeyId(sha256(&spki_der).as_bytes().try_into().map_err(|_| {
-            KeyError::Internal("sha256 output is not 32 bytes".to_owned())
-        })?);
-        Ok(Self { inner, spki_der, id })
+        let id = KeyId(
+            sha256(&spki_der)
+                .as_bytes()
+                .try_into()
+                .map_err(|_| KeyError::Internal("sha256 output is not 32 bytes".to_owned()))?,
+        );
+        Ok(Self {
+            inner,
+            spki_der,
+            id,
+        })
     }
 
     /// Decodes a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7).
@@ -322,7 +331,11 @@ impl SigningKey {
                     &"SEC1 'EC PRIVATE KEY' files are not PKCS#8; convert with 'openssl pkcs8 -topk8'",
                 ));
             }
-            other => return Err(malformed(&format!("PEM label '{other}' is not a private key"))),
+            other => {
+                return Err(malformed(&format!(
+                    "PEM label '{other}' is not a private key"
+                )));
+            }
         };
         Self::from_pkcs8_der(plain.as_bytes())
     }
@@ -352,7 +365,10 @@ impl SigningKey {
     }
 
     /// Encodes the key as PKCS#8 PEM, encrypted unless [`KeyProtection::Unencrypted`] is given.
-    pub fn to_pkcs8_pem(&self, protection: KeyProtection<'_>) -> Result<Zeroizing<String>, KeyError> {
+    pub fn to_pkcs8_pem(
+        &self,
+        protection: KeyProtection<'_>,
+    ) -> Result<Zeroizing<String>, KeyError> {
         let internal = |e: &dyn fmt::Display| KeyError::Internal(e.to_string());
         let plain = match &self.inner {
             SecretInner::Ed25519(k) => {

@@ -91,8 +91,9 @@ impl Signer for SigningKey {
         Ok(match &self.inner {
             SecretInner::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
             SecretInner::P256(k) => {
-                let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::try_sign(k, message)
-                    .map_err(|e| SignatureError::SignerFailed(e.to_string()))?;
+                let sig: p256::ecdsa::Signature =
+                    p256::ecdsa::signature::Signer::try_sign(k, message)
+                        .map_err(|e| SignatureError::SignerFailed(e.to_string()))?;
                 sig.to_der().as_bytes().to_vec()
             }
         })

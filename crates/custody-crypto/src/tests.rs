@@ -59,7 +59,11 @@ fn digest_grammar() {
     }
     assert!(matches!(
         Digest::from_bytes(DigestAlgorithm::Sha512, &[0; 32]),
-        Err(DigestError::WrongLength { expected: 64, actual: 32, .. })
+        Err(DigestError::WrongLength {
+            expected: 64,
+            actual: 32,
+            ..
+        })
     ));
 }
 
@@ -76,7 +80,10 @@ fn key_id_is_sha256_of_spki() {
     for alg in ALGORITHMS {
         let key = SigningKey::generate(alg).unwrap();
         let public = key.public_key();
-        assert_eq!(public.key_id().as_bytes(), sha256(public.spki_der()).as_bytes());
+        assert_eq!(
+            public.key_id().as_bytes(),
+            sha256(public.spki_der()).as_bytes()
+        );
         let parsed: KeyId = public.key_id().to_string().parse().unwrap();
         assert_eq!(parsed, public.key_id());
     }
@@ -132,7 +139,10 @@ fn malformed_keys_are_rejected() {
         Err(KeyError::MalformedPrivateKey(_))
     ));
     let private_pem = key.to_pkcs8_pem(KeyProtection::Unencrypted).unwrap();
-    assert!(matches!(PublicKey::from_pem(&private_pem), Err(KeyError::MalformedPublicKey(_))));
+    assert!(matches!(
+        PublicKey::from_pem(&private_pem),
+        Err(KeyError::MalformedPublicKey(_))
+    ));
     assert!(PublicKey::from_pem("not pem").is_err());
     assert!(PublicKey::from_spki_der(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
     // Truncated DER.
@@ -145,7 +155,10 @@ fn malformed_keys_are_rejected() {
 fn ed25519_raw_bytes_round_trip() {
     let key = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
     let raw = key.public_key().ed25519_bytes().unwrap();
-    assert_eq!(&PublicKey::from_ed25519_bytes(&raw).unwrap(), key.public_key());
+    assert_eq!(
+        &PublicKey::from_ed25519_bytes(&raw).unwrap(),
+        key.public_key()
+    );
     let p256 = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     assert!(p256.public_key().ed25519_bytes().is_none());
 }
@@ -153,8 +166,8 @@ fn ed25519_raw_bytes_round_trip() {
 // RFC 8032 §7.1 TEST 1: secret key, public key and the signature of the empty message.
 #[test]
 fn ed25519_rfc8032_test_1() {
-    let secret = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-        .unwrap();
+    let secret =
+        hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -177,8 +190,8 @@ fn ed25519_rfc8032_test_1() {
 // RFC 8032 §7.3 TEST abc (Ed25519ph): the signature of SHA-512("abc").
 #[test]
 fn ed25519ph_rfc8032_test_abc() {
-    let secret = hex::decode("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42")
-        .unwrap();
+    let secret =
+        hex::decode("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42").unwrap();
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -191,7 +204,9 @@ fn ed25519ph_rfc8032_test_abc() {
         hex::encode(&sig),
         "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae4131f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406"
     );
-    key.public_key().verify_prehashed(&sha512(b"abc"), &sig).unwrap();
+    key.public_key()
+        .verify_prehashed(&sha512(b"abc"), &sig)
+        .unwrap();
 }
 
 #[test]
@@ -213,7 +228,9 @@ fn ecdsa_prehash_equals_message_signature_semantics() {
     // ECDSA P-256 over a message is ECDSA over SHA-256(message): each verifies the other.
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let sig = key.sign(b"artifact").unwrap();
-    key.public_key().verify_prehashed(&sha256(b"artifact"), &sig).unwrap();
+    key.public_key()
+        .verify_prehashed(&sha256(b"artifact"), &sig)
+        .unwrap();
     let sig = key.sign_prehashed(&sha256(b"artifact")).unwrap();
     key.public_key().verify(b"artifact", &sig).unwrap();
 }
@@ -224,7 +241,10 @@ fn signature_from_another_key_is_rejected() {
         let a = SigningKey::generate(alg).unwrap();
         let b = SigningKey::generate(alg).unwrap();
         let sig = a.sign(b"m").unwrap();
-        assert!(matches!(b.public_key().verify(b"m", &sig), Err(SignatureError::Invalid(_))));
+        assert!(matches!(
+            b.public_key().verify(b"m", &sig),
+            Err(SignatureError::Invalid(_))
+        ));
     }
 }
 
@@ -232,7 +252,12 @@ fn signature_from_another_key_is_rejected() {
 fn malformed_signatures_are_rejected_not_panicking() {
     for alg in ALGORITHMS {
         let key = SigningKey::generate(alg).unwrap();
-        for sig in [&[][..], &[0u8; 3][..], &[0xffu8; 64][..], &[0x30u8; 200][..]] {
+        for sig in [
+            &[][..],
+            &[0u8; 3][..],
+            &[0xffu8; 64][..],
+            &[0x30u8; 200][..],
+        ] {
             assert!(key.public_key().verify(b"m", sig).is_err());
         }
     }
