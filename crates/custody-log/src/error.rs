@@ -5,18 +5,23 @@ use crate::tree::{LeafIndex, Subtree, TreeSize};
 
 /// Everything that can go wrong in `custody-log`.
 ///
-/// The variants fall into three groups, kept apart so that callers can tell them apart:
+/// Which variants a caller can see depends on what it called:
 ///
-/// - **Rejected input** (from a peer, a log or a file): a proof that does not verify, a
-///   malformed hash or tile path.
-///   Proof verification returns only these, plus [`Error::SizeDecreased`],
-///   [`Error::IndexOutOfRange`] and [`Error::ConsistencyFromEmptyTree`], which describe the
-///   claim that was being checked.
-/// - **API misuse**: asking for a proof or a tile that cannot exist, such as a leaf beyond the
-///   tree size.
-///   The same variants as above are used, since the caller chose the arguments.
+/// - **Verifying** a proof ([`proof::verify_inclusion`](crate::proof::verify_inclusion),
+///   [`proof::verify_consistency`](crate::proof::verify_consistency)) fails only with
+///   [`ConsistencyFromEmptyTree`](Error::ConsistencyFromEmptyTree),
+///   [`IndexOutOfRange`](Error::IndexOutOfRange), [`RootMismatch`](Error::RootMismatch),
+///   [`SizeDecreased`](Error::SizeDecreased) or [`WrongProofLength`](Error::WrongProofLength).
+///   Each means the claim is not proven and must be rejected; the variant says why.
+/// - **Parsing** untrusted text or bytes fails with [`InvalidDecimal`](Error::InvalidDecimal),
+///   [`InvalidHashHex`](Error::InvalidHashHex), [`InvalidHashLength`](Error::InvalidHashLength)
+///   or [`MalformedTilePath`](Error::MalformedTilePath).
+/// - **API misuse**, arguments that cannot describe a tree: [`InvalidSubtree`](Error::InvalidSubtree),
+///   [`InvalidTile`](Error::InvalidTile), [`TreeFull`](Error::TreeFull),
+///   [`WrongFrontierLength`](Error::WrongFrontierLength); and, from proof generation, the
+///   size and index variants above.
 /// - **Storage**: a [`SubtreeHashes`](crate::SubtreeHashes) implementation could not supply a
-///   hash ([`Error::SubtreeUnavailable`], [`Error::Storage`]).
+///   hash: [`SubtreeUnavailable`](Error::SubtreeUnavailable) or [`Storage`](Error::Storage).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -2,7 +2,9 @@
 
 use crate::error::Error;
 use crate::hash::{EMPTY_TREE_HASH, Hash, node_hash};
-use crate::tree::{Subtree, SubtreeHashes, TreeSize, fold_from_right, range_subtrees, read_subtrees};
+use crate::tree::{
+    Subtree, SubtreeHashes, TreeSize, fold_from_right, range_subtrees, read_subtrees,
+};
 
 /// The hashes of the complete subtrees along the right edge of a tree (its "frontier" or
 /// compact range `[0, size)`).

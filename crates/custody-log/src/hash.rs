@@ -121,8 +121,8 @@ fn hex_value(digit: u8) -> Option<u8> {
     }
 }
 
-impl From<[u8; Hash::LEN]> for Hash {
-    fn from(bytes: [u8; Hash::LEN]) -> Self {
+impl From<[u8; Self::LEN]> for Hash {
+    fn from(bytes: [u8; Self::LEN]) -> Self {
         Self(bytes)
     }
 }

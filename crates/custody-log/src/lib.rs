@@ -5,7 +5,7 @@
 //!
 //! What it is:
 //! - [`hash`]: RFC 9162 §2.1.1 tree hashing with SHA-256 (the RFC 6962 construction):
-//!   [`Hash`], [`leaf_hash`], [`node_hash`], [`EMPTY_TREE_HASH`].
+//!   [`Hash`](struct@Hash), [`leaf_hash`], [`node_hash`], [`EMPTY_TREE_HASH`].
 //! - Tree coordinates: [`LeafIndex`], [`TreeSize`] and [`Subtree`] (a complete subtree at a
 //!   level and index).
 //! - [`SubtreeHashes`]: the small trait a log's storage implements to hand out the hashes of
@@ -74,6 +74,7 @@
 mod error;
 mod frontier;
 pub mod hash;
+pub mod integrate;
 pub mod proof;
 pub mod tile;
 mod tree;

@@ -6,7 +6,7 @@
 //! Verification follows the RFC's step-by-step algorithms (§2.1.3.2 and §2.1.4.2); the
 //! comments quote the step numbers.
 //!
-//! Proofs are plain slices of [`Hash`]es, ordered as in the RFC: from the leaf (or the
+//! Proofs are plain slices of [`Hash`](struct@Hash)es, ordered as in the RFC: from the leaf (or the
 //! first tree) upwards.
 //!
 //! ```

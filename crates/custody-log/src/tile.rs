@@ -92,7 +92,10 @@ impl Tile {
     ///
     /// Fails with [`Error::SubtreeUnavailable`] if the subtree is not complete in a tree of
     /// size `tree_size`.
-    pub fn for_subtree(subtree: Subtree, tree_size: TreeSize) -> Result<(Self, Range<usize>), Error> {
+    pub fn for_subtree(
+        subtree: Subtree,
+        tree_size: TreeSize,
+    ) -> Result<(Self, Range<usize>), Error> {
         if subtree.leaves().end > tree_size.get() {
             return Err(Error::SubtreeUnavailable { subtree });
         }
@@ -245,10 +248,7 @@ pub fn tiles_for_size(tree_size: TreeSize) -> impl Iterator<Item = Tile> {
 ///
 /// `tiles_to_publish(TreeSize::new(0), n)` is [`tiles_for_size`]`(n)`.
 /// Fails with [`Error::SizeDecreased`] if `to < from`.
-pub fn tiles_to_publish(
-    from: TreeSize,
-    to: TreeSize,
-) -> Result<impl Iterator<Item = Tile>, Error> {
+pub fn tiles_to_publish(from: TreeSize, to: TreeSize) -> Result<impl Iterator<Item = Tile>, Error> {
     if to < from {
         return Err(Error::SizeDecreased {
             first: from,
@@ -446,7 +446,9 @@ fn parse_index(text: &str) -> Result<u64, &'static str> {
         }
         first = false;
         // Three ASCII digits always parse and fit in a u64.
-        let group_value: u64 = digits.parse().map_err(|_| "an index group is not three decimal digits")?;
+        let group_value: u64 = digits
+            .parse()
+            .map_err(|_| "an index group is not three decimal digits")?;
         value = value
             .checked_mul(1000)
             .and_then(|value| value.checked_add(group_value))

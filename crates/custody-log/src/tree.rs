@@ -61,9 +61,11 @@ macro_rules! number_newtype {
             type Err = Error;
 
             fn from_str(text: &str) -> Result<Self, Error> {
-                parse_decimal(text).map(Self).ok_or_else(|| Error::InvalidDecimal {
-                    text: truncate(text, 40),
-                })
+                parse_decimal(text)
+                    .map(Self)
+                    .ok_or_else(|| Error::InvalidDecimal {
+                        text: truncate(text, 40),
+                    })
             }
         }
     };
@@ -171,7 +173,10 @@ pub trait SubtreeHashes {
     /// implementation can batch its reads.
     /// The default asks [`subtree_hash`](Self::subtree_hash) for each one.
     fn subtree_hashes(&self, subtrees: &[Subtree]) -> Result<Vec<Hash>, Error> {
-        subtrees.iter().map(|&subtree| self.subtree_hash(subtree)).collect()
+        subtrees
+            .iter()
+            .map(|&subtree| self.subtree_hash(subtree))
+            .collect()
     }
 }
 
@@ -274,7 +279,12 @@ pub fn root_hash<T: SubtreeHashes + ?Sized>(hashes: &T, size: TreeSize) -> Resul
 pub(crate) fn range_subtrees(start: u64, end: u64) -> Vec<Subtree> {
     debug_assert!(start <= end);
     let len = end - start;
-    debug_assert!(len == 0 || start % len.next_power_of_two() == 0);
+    debug_assert!(
+        len == 0
+            || len
+                .checked_next_power_of_two()
+                .map_or(start == 0, |alignment| start.is_multiple_of(alignment))
+    );
     let mut subtrees = Vec::with_capacity(len.count_ones() as usize);
     let mut position = start;
     for level in (0..64u8).rev() {

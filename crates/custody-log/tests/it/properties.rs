@@ -324,7 +324,9 @@ fn every_pair_of_small_sizes_is_consistent() {
         }
         for i in 0..n {
             let index = LeafIndex::new(i);
-            let leaf = tree.subtree_hash(Subtree::leaf(index).expect("leaf")).expect("leaf hash");
+            let leaf = tree
+                .subtree_hash(Subtree::leaf(index).expect("leaf"))
+                .expect("leaf hash");
             let path = proof::inclusion_proof(&tree, index, second).expect("inclusion");
             proof::verify_inclusion(&leaf, index, second, &path, &roots[n as usize])
                 .unwrap_or_else(|e| panic!("leaf {i} of {n}: {e}"));
@@ -347,7 +349,8 @@ fn rfc9162_example_proofs() {
     let l = node_hash(&i, &j);
     assert_eq!(tree.root(), node_hash(&k, &l));
     let seven = TreeSize::new(7);
-    let inclusion = |m: u64| proof::inclusion_proof(&tree, LeafIndex::new(m), seven).expect("inclusion");
+    let inclusion =
+        |m: u64| proof::inclusion_proof(&tree, LeafIndex::new(m), seven).expect("inclusion");
     assert_eq!(inclusion(0), [b, h, l]);
     assert_eq!(inclusion(3), [c, g, l]);
     assert_eq!(inclusion(4), [f, j, k]);
@@ -406,18 +409,28 @@ fn typed_errors_for_impossible_requests() {
         root_hash(&tree, TreeSize::new(6)),
         Err(Error::SubtreeUnavailable { .. })
     ));
-    assert!(proof::consistency_proof(&tree, five, five).expect("equal sizes").is_empty());
+    assert!(
+        proof::consistency_proof(&tree, five, five)
+            .expect("equal sizes")
+            .is_empty()
+    );
     let root = tree.root();
     let leaf = leaves(1, 0)[0];
     let path = proof::inclusion_proof(&tree, LeafIndex::new(0), five).expect("proof");
     match proof::verify_inclusion(&leaf, LeafIndex::new(0), five, &path[..2], &root) {
-        Err(Error::WrongProofLength { expected: 3, actual: 2 }) => {}
+        Err(Error::WrongProofLength {
+            expected: 3,
+            actual: 2,
+        }) => {}
         other => panic!("unexpected {other:?}"),
     }
-    let mut long = path.clone();
+    let mut long = path;
     long.push(root);
     match proof::verify_inclusion(&leaf, LeafIndex::new(0), five, &long, &root) {
-        Err(Error::WrongProofLength { expected: 3, actual: 4 }) => {}
+        Err(Error::WrongProofLength {
+            expected: 3,
+            actual: 4,
+        }) => {}
         other => panic!("unexpected {other:?}"),
     }
 }

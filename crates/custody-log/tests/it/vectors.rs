@@ -1,8 +1,15 @@
 //! Runs the transparency-dev Merkle proof vectors imported into `testdata/merkle/`
 //! (see its README for the source and commit).
 //!
-//! Each vector says only `wantErr`; the expected error category comes from the case name
-//! (the file name), so a vector that fails for the wrong reason is caught too.
+//! Each vector is checked three ways:
+//!
+//! 1. Its outcome through the typed API must be the expected category: hashes that are not
+//!    32 bytes are `Malformed`; otherwise the first failing check in the order index/sizes,
+//!    proof length (compared with a proof generated for the same shape), hashes.
+//!    So a vector that fails for the wrong reason is caught, not just one that passes.
+//! 2. It verifies exactly when `wantErr` is false, except for the listed [`DIFFERENCES`].
+//! 3. Vectors with placeholder hashes are run again with 32-byte stand-ins, so that the size,
+//!    index and length checks behind them still run.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -245,7 +252,10 @@ fn expected(claim: &Claim, want_err: bool) -> Outcome {
 }
 
 fn placeholder_tree(size: TreeSize) -> MemoryTree {
-    assert!(size.get() <= 1 << 16, "vector tree size {size} is unexpectedly large");
+    assert!(
+        size.get() <= 1 << 16,
+        "vector tree size {size} is unexpectedly large"
+    );
     MemoryTree::from_leaf_hashes((0..size.get()).map(|i| leaf_hash(&i.to_be_bytes())))
 }
 
@@ -366,10 +376,7 @@ fn vector_roots_match_the_rfc6962_test_tree() {
     let root = to_hash(&base64(&vector.json["root"]), Decode::Strict).expect("32-byte root");
     let tree = MemoryTree::from_leaf_hashes(RFC6962_LEAVES.iter().map(|leaf| leaf_hash(leaf)));
     assert_eq!(tree.root(), root);
-    assert_eq!(
-        root_hash(&tree, TreeSize::new(8)).expect("root of 8"),
-        root
-    );
+    assert_eq!(root_hash(&tree, TreeSize::new(8)).expect("root of 8"), root);
 }
 
 /// The leaves of the test tree used throughout Certificate Transparency implementations.

@@ -1,0 +1,195 @@
+//! The transparency log's embedded store.
+
+use std::path::Path;
+
+use custody_log::integrate::{TileSource, decode_tile};
+use custody_log::tile::Tile;
+use custody_log::{Hash, TreeSize};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::Error;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS log_tiles (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    data  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_bundles (
+    idx  INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_leaves (
+    leaf_hash BLOB PRIMARY KEY,
+    idx       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_checkpoint (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    size INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
+";
+
+/// The latest published checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Its tree size.
+    pub size: TreeSize,
+    /// The signed note text.
+    pub note: String,
+}
+
+/// Everything one sequencing step writes, committed atomically.
+#[derive(Debug, Default)]
+pub struct LogBatch {
+    /// Tiles that changed, with their full current contents (tile bytes).
+    pub tiles: Vec<(Tile, Vec<u8>)>,
+    /// Entry bundles that changed, by bundle index, with their full current contents.
+    pub bundles: Vec<(u64, Vec<u8>)>,
+    /// New leaves' hashes and indexes, for de-duplication.
+    pub leaves: Vec<(Hash, u64)>,
+    /// The checkpoint that publishes the batch.
+    pub checkpoint: Option<StoredCheckpoint>,
+}
+
+/// The log's tables in a SQLite database (WAL mode, `synchronous = FULL`).
+pub struct SqliteLogStore {
+    conn: Connection,
+}
+
+fn open(path: &Path, flags: OpenFlags) -> Result<Connection, Error> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a committed transaction is on disk before commit returns (kill -9 and power loss).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl SqliteLogStore {
+    /// Opens (creating if needed) the store in the database file at `path`, for writing.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let conn = open(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    /// Opens an existing store read-only (for serving reads beside the writer).
+    pub fn open_read_only(path: &Path) -> Result<Self, Error> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Self { conn })
+    }
+
+    /// The latest published checkpoint, if any batch was ever committed.
+    pub fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, Error> {
+        self.conn
+            .query_row(
+                "SELECT size, note FROM log_checkpoint WHERE id = 1",
+                [],
+                |row| {
+                    let size: i64 = row.get(0)?;
+                    Ok((size, row.get::<_, String>(1)?))
+                },
+            )
+            .optional()?
+            .map(|(size, note)| {
+                let size = u64::try_from(size)
+                    .map_err(|_| Error::Corrupt(format!("negative tree size {size}")))?;
+                Ok(StoredCheckpoint {
+                    size: TreeSize::new(size),
+                    note,
+                })
+            })
+            .transpose()
+    }
+
+    /// Writes a batch in one transaction; when this returns `Ok`, the batch is durable.
+    pub fn commit(&mut self, batch: &LogBatch) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut tile = tx.prepare_cached(
+                "INSERT INTO log_tiles (level, idx, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data",
+            )?;
+            for (t, data) in &batch.tiles {
+                tile.execute(params![t.level(), to_i64(t.index())?, data])?;
+            }
+            let mut bundle = tx.prepare_cached(
+                "INSERT INTO log_bundles (idx, data) VALUES (?1, ?2)
+                 ON CONFLICT (idx) DO UPDATE SET data = excluded.data",
+            )?;
+            for (index, data) in &batch.bundles {
+                bundle.execute(params![to_i64(*index)?, data])?;
+            }
+            let mut leaf =
+                tx.prepare_cached("INSERT INTO log_leaves (leaf_hash, idx) VALUES (?1, ?2)")?;
+            for (hash, index) in &batch.leaves {
+                leaf.execute(params![&hash.as_bytes()[..], to_i64(*index)?])?;
+            }
+            if let Some(cp) = &batch.checkpoint {
+                tx.execute(
+                    "INSERT INTO log_checkpoint (id, size, note) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note",
+                    params![to_i64(cp.size.get())?, cp.note],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The index of a leaf already in the log, by its leaf hash.
+    pub fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT idx FROM log_leaves WHERE leaf_hash = ?1")?;
+        let found: Option<i64> = stmt
+            .query_row([&leaf_hash.as_bytes()[..]], |r| r.get(0))
+            .optional()?;
+        found
+            .map(|i| {
+                u64::try_from(i).map_err(|_| Error::Corrupt(format!("negative leaf index {i}")))
+            })
+            .transpose()
+    }
+
+    /// The stored bytes of a tile (its widest version so far).
+    pub fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM log_tiles WHERE level = ?1 AND idx = ?2")?;
+        Ok(stmt
+            .query_row(params![level, to_i64(index)?], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The stored bytes of an entry bundle (its widest version so far).
+    pub fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM log_bundles WHERE idx = ?1")?;
+        Ok(stmt.query_row([to_i64(index)?], |r| r.get(0)).optional()?)
+    }
+}
+
+impl TileSource for SqliteLogStore {
+    fn tile_hashes(&self, tile: Tile) -> Result<Vec<Hash>, custody_log::Error> {
+        let bytes = self
+            .tile(tile.level(), tile.index())
+            .map_err(|e| custody_log::Error::Storage(Box::new(e)))?
+            .ok_or_else(|| {
+                custody_log::Error::Storage(format!("tile {tile} is not stored").into())
+            })?;
+        decode_tile(&bytes)
+    }
+}
+
+fn to_i64(v: u64) -> Result<i64, Error> {
+    i64::try_from(v).map_err(|_| Error::Corrupt(format!("{v} does not fit a SQLite integer")))
+}
