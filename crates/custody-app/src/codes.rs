@@ -91,6 +91,18 @@ codes! {
     BundleUnsupported = 1015, "bundle uses an unsupported format",
         "The bundle's media type, payload type, digest algorithm or key-and-digest combination is not one custody verifies.",
         "Use a Sigstore bundle v0.1 to v0.3 with a SHA-256 or SHA-512 digest, or a DSSE envelope carrying an in-toto Statement v1.";
+    LogEntryRejected = 1016, "log entry refused",
+        "The transparency log refused the submitted entry: its signature does not verify over its digest, its key and digest algorithms do not match, or it is malformed or too large.",
+        "Submit a hashedrekord request whose signature was made by the given key over the given digest (custody sign --log does this).";
+    TokenInvalid = 1017, "token missing, unknown or revoked",
+        "The request carried no token, or a token that is unknown, malformed, or revoked.",
+        "Pass a token from 'custody token create' with --token or CUSTODY_TOKEN (HTTP: Authorization: Bearer TOKEN).";
+    TokenScopeMissing = 1018, "token lacks the needed scope",
+        "The token is valid but its scopes do not allow this operation (least privilege: a pull token cannot push, a log token cannot administer).",
+        "Create a token with the needed scope ('custody token create --scope ...'), e.g. log:write.";
+    NotFound = 1019, "not found",
+        "The requested object (tile, entry bundle, blob, manifest) does not exist, or is not part of what has been published.",
+        "Check the name or path; for log tiles, request only tiles covered by a published checkpoint.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";
@@ -124,6 +136,15 @@ codes! {
     Internal = 3003, "internal error",
         "custody hit a condition it does not expect (a bug, or the system random number generator failed).",
         "Re-run with the same input; if it persists, report it with the command and this message.";
+    LogStorage = 3004, "log storage failed",
+        "The transparency log could not read or write its database; the batch was not published and nothing partial is visible.",
+        "Check the data directory's disk space and permissions, then retry the submission.";
+    LogBusy = 3005, "log is busy",
+        "The transparency log's submission queue is full.",
+        "Retry after a short delay; reduce the number of concurrent submitters if it persists.";
+    LogUnavailable = 3006, "log is not available",
+        "The transparency log's sequencer is not running (shutting down, or stopped after a storage failure).",
+        "Restart 'custody serve' and check its data directory.";
 }
 
 impl Code {

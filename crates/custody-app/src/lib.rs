@@ -9,7 +9,9 @@ mod codes;
 mod error;
 pub mod fs;
 pub mod keys;
+pub mod log;
 pub mod sign;
+pub mod tokens;
 pub mod trust;
 pub mod verify;
 

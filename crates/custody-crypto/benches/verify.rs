@@ -16,13 +16,17 @@ fn measure(algorithm: KeyAlgorithm, budget: Duration) -> f64 {
     let public = key.public_key().clone();
     // Warm up, then count whole batches until the budget is spent.
     for _ in 0..200 {
-        public.verify(black_box(&message), black_box(&signature)).expect("verify");
+        public
+            .verify(black_box(&message), black_box(&signature))
+            .expect("verify");
     }
     let start = Instant::now();
     let mut count = 0u64;
     while start.elapsed() < budget {
         for _ in 0..100 {
-            public.verify(black_box(&message), black_box(&signature)).expect("verify");
+            public
+                .verify(black_box(&message), black_box(&signature))
+                .expect("verify");
         }
         count += 100;
     }
@@ -31,7 +35,13 @@ fn measure(algorithm: KeyAlgorithm, budget: Duration) -> f64 {
 
 fn main() {
     let budget = Duration::from_secs(3);
-    for (name, algorithm) in [("ed25519", KeyAlgorithm::Ed25519), ("ecdsa-p256", KeyAlgorithm::EcdsaP256)] {
-        println!("custody verify {name}: {:.0} verifications/s", measure(algorithm, budget));
+    for (name, algorithm) in [
+        ("ed25519", KeyAlgorithm::Ed25519),
+        ("ecdsa-p256", KeyAlgorithm::EcdsaP256),
+    ] {
+        println!(
+            "custody verify {name}: {:.0} verifications/s",
+            measure(algorithm, budget)
+        );
     }
 }

@@ -39,6 +39,13 @@ pub use crate::error::{DigestError, KeyError, SignatureError};
 pub use crate::keys::{KeyAlgorithm, KeyId, KeyProtection, PublicKey, SigningKey};
 pub use crate::sign::{Signer, Verifier};
 
+/// `N` bytes from the operating system's random number generator (for token secrets, salts).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|_| KeyError::RandomUnavailable)?;
+    Ok(out)
+}
+
 /// Compares two byte strings in time that depends only on their lengths.
 ///
 /// Use it wherever a secret (a token, a MAC) is compared with attacker-supplied bytes.

@@ -79,6 +79,23 @@ pub struct TlogEntry {
     pub canonicalized_body: Vec<u8>,
 }
 
+impl TlogEntry {
+    /// The entry as `TransparencyLogEntry` JSON (protobuf JSON mapping), as a log returns it.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&wire_tlog_entry(self)).unwrap_or_default()
+    }
+
+    /// Parses one `TransparencyLogEntry` JSON document (a log's answer to a submission).
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        let value = json::parse_strict(bytes, limits)?;
+        let wrapper = serde_json::json!({ "tlogEntries": [value] });
+        let material = Obj::new(&wrapper, "", Nulls::AreAbsent)?;
+        read_tlog_entries(&material)?
+            .pop()
+            .ok_or_else(|| Error::missing("tlogEntries[0]"))
+    }
+}
+
 /// A Merkle inclusion proof with the checkpoint it is relative to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionProof {

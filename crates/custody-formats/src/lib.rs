@@ -42,6 +42,7 @@ pub mod bundle;
 pub mod dsse;
 pub mod intoto;
 pub mod json;
+pub mod rekor;
 pub mod slsa;
 pub mod trust_root;
 

@@ -6,7 +6,9 @@
 //! complete subtrees at tree level 8·L), ready to be stored in one atomic write.
 //! [`TiledTree`] answers [`SubtreeHashes`] from stored tiles, so proofs need no per-leaf state.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::tile::{FULL_TILE_WIDTH, TILE_HEIGHT, Tile};
 use crate::{Error, Frontier, Hash, LeafIndex, Subtree, SubtreeHashes, TreeSize, node_hash};
@@ -88,7 +90,7 @@ impl Integrator {
     pub fn append(&mut self, leaf_hash: Hash) -> Result<LeafIndex, Error> {
         let index = LeafIndex::new(self.frontier.size().get());
         for (subtree, hash) in self.frontier.append(leaf_hash)? {
-            if subtree.level() % TILE_HEIGHT == 0 {
+            if subtree.level().is_multiple_of(TILE_HEIGHT) {
                 self.push_to_tile(subtree.level() / TILE_HEIGHT, subtree.index(), hash);
             }
         }
@@ -137,7 +139,7 @@ pub trait TileSource {
     /// The hashes of `tile`: at least `tile.width()` of them (a stored tile may be wider than
     /// asked, since tiles only grow); fewer is [`Error::SubtreeUnavailable`] or
     /// [`Error::Storage`].
-    fn tile_hashes(&self, tile: Tile) -> Result<Vec<Hash>, Error>;
+    fn tile_hashes(&self, tile: Tile) -> Result<Arc<[Hash]>, Error>;
 }
 
 /// The tree of size `size` whose hashes live in tiles.
@@ -161,6 +163,73 @@ impl<S: TileSource + ?Sized> SubtreeHashes for TiledTree<'_, S> {
             return Err(Error::SubtreeUnavailable { subtree });
         }
         perfect_root(&hashes[range]).ok_or(Error::SubtreeUnavailable { subtree })
+    }
+}
+
+/// Tiles read so far, by (level, index).
+type TileCache = HashMap<(u8, u64), Arc<[Hash]>>;
+
+/// A tile-backed tree that remembers every tile and node it computed, for generating many
+/// proofs against one tree size (a sequencer answering a whole batch).
+///
+/// Each tile is read once and each interior node hashed once, so proofs for neighbouring
+/// leaves share their work. Not `Sync`: use one per batch, on one thread.
+pub struct MemoTree<'a, S: ?Sized> {
+    source: &'a S,
+    size: TreeSize,
+    tiles: RefCell<TileCache>,
+    nodes: RefCell<HashMap<Subtree, Hash>>,
+}
+
+impl<'a, S: TileSource + ?Sized> MemoTree<'a, S> {
+    /// The tree of size `size` over `source`.
+    pub fn new(source: &'a S, size: TreeSize) -> Self {
+        Self {
+            source,
+            size,
+            tiles: RefCell::default(),
+            nodes: RefCell::default(),
+        }
+    }
+
+    fn tile_hash(&self, subtree: Subtree) -> Result<Hash, Error> {
+        let (tile, range) = Tile::for_subtree(subtree, self.size)?;
+        let key = (tile.level(), tile.index());
+        let cached = self
+            .tiles
+            .borrow()
+            .get(&key)
+            .filter(|h| h.len() >= range.end)
+            .cloned();
+        let hashes = match cached {
+            Some(h) => h,
+            None => {
+                let h = self.source.tile_hashes(tile)?;
+                self.tiles.borrow_mut().insert(key, Arc::clone(&h));
+                h
+            }
+        };
+        hashes
+            .get(range.start)
+            .copied()
+            .ok_or(Error::SubtreeUnavailable { subtree })
+    }
+}
+
+impl<S: TileSource + ?Sized> SubtreeHashes for MemoTree<'_, S> {
+    fn subtree_hash(&self, subtree: Subtree) -> Result<Hash, Error> {
+        if subtree.level().is_multiple_of(TILE_HEIGHT) {
+            return self.tile_hash(subtree);
+        }
+        if let Some(h) = self.nodes.borrow().get(&subtree) {
+            return Ok(*h);
+        }
+        let level = subtree.level() - 1;
+        let left = self.subtree_hash(Subtree::new(level, subtree.index() * 2)?)?;
+        let right = self.subtree_hash(Subtree::new(level, subtree.index() * 2 + 1)?)?;
+        let hash = node_hash(&left, &right);
+        self.nodes.borrow_mut().insert(subtree, hash);
+        Ok(hash)
     }
 }
 

@@ -17,9 +17,12 @@
 //!   and verified step by step as the RFC describes.
 //! - [`tile`]: the C2SP tlog-tiles layout: tile and entry-bundle coordinates, their paths, and
 //!   which tiles a tree size needs.
+//! - Signed tree heads and witnessing, following the C2SP specifications: [`note`] (signed
+//!   notes), [`checkpoint`] (checkpoints and their verification), [`cosignature`] (witness
+//!   cosignatures and witness policies) and [`witness`] (the `add-checkpoint` request and the
+//!   witness's decision).
 //!
-//! What it is not: it does not sign or verify checkpoints (signed notes), handle witness
-//! cosignatures, sequence entries, or read and write tiles.
+//! What it is not: it does not sequence entries, read and write tiles, or talk HTTP.
 //! Those build on this crate.
 //!
 //! Every failure is an [`Error`]; verification never panics on untrusted input.
@@ -71,13 +74,17 @@
 //! - RFC 6962 §2.1 (the same hashing, with SHA-256).
 //! - C2SP tlog-tiles (<https://c2sp.org/tlog-tiles>).
 
+pub mod checkpoint;
+pub mod cosignature;
 mod error;
 mod frontier;
 pub mod hash;
 pub mod integrate;
+pub mod note;
 pub mod proof;
 pub mod tile;
 mod tree;
+pub mod witness;
 
 pub use crate::error::Error;
 pub use crate::frontier::Frontier;

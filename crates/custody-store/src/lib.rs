@@ -2,7 +2,8 @@
 //! server's data directory).
 //!
 //! What it is: implementations of the domain crates' storage needs — the transparency log's
-//! tiles, entry bundles, de-duplication index and published checkpoint ([`SqliteLogStore`]).
+//! tiles, entry bundles, de-duplication index and published checkpoint ([`SqliteLogStore`]),
+//! and scoped API tokens, stored hashed ([`SqliteTokenStore`]).
 //! Every write is one SQLite transaction with `synchronous = FULL`: after `commit` returns, the
 //! batch survives a crash or `kill -9`; before, none of it is visible.
 //!
@@ -10,6 +11,8 @@
 
 mod error;
 mod log;
+mod tokens;
 
 pub use crate::error::Error;
 pub use crate::log::{LogBatch, SqliteLogStore, StoredCheckpoint};
+pub use crate::tokens::{SqliteTokenStore, TokenRecord};

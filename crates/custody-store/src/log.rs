@@ -179,14 +179,14 @@ impl SqliteLogStore {
 }
 
 impl TileSource for SqliteLogStore {
-    fn tile_hashes(&self, tile: Tile) -> Result<Vec<Hash>, custody_log::Error> {
+    fn tile_hashes(&self, tile: Tile) -> Result<std::sync::Arc<[Hash]>, custody_log::Error> {
         let bytes = self
             .tile(tile.level(), tile.index())
             .map_err(|e| custody_log::Error::Storage(Box::new(e)))?
             .ok_or_else(|| {
                 custody_log::Error::Storage(format!("tile {tile} is not stored").into())
             })?;
-        decode_tile(&bytes)
+        decode_tile(&bytes).map(std::sync::Arc::from)
     }
 }
 

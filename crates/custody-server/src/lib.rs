@@ -1,0 +1,70 @@
+//! custody's HTTP server: the axum adapter over `custody-app`.
+//!
+//! This is the only crate that knows HTTP. It serves the transparency log with Rekor v2's paths:
+//! `POST /api/v2/log/entries` (scoped token required), `GET /api/v2/checkpoint`, and the C2SP
+//! tlog-tiles read API under `GET /api/v2/tile/...`. Every error is a JSON body with a stable
+//! custody code, mapped to an HTTP status in exactly one place ([`ApiError`]).
+
+mod error;
+mod log;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use custody_app::log::Log;
+use custody_app::tokens::TokenChecker;
+
+pub use crate::error::ApiError;
+
+/// What the handlers share.
+pub struct ServerState {
+    /// The transparency log.
+    pub log: Arc<Log>,
+    /// Token checks for writes.
+    pub tokens: TokenChecker,
+    /// The log id that goes into every `TransparencyLogEntry` (SHA-256 of the log key's SPKI).
+    pub log_id: Vec<u8>,
+}
+
+/// The router for all of custody's HTTP API.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/api/v2/log/entries", post(log::create_entry))
+        .route("/api/v2/checkpoint", get(log::checkpoint))
+        .route("/api/v2/tile/{*path}", get(log::tile))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(
+            custody_formats::rekor::MAX_REQUEST_BYTES,
+        ))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until ctrl-c or SIGTERM, then drains in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
