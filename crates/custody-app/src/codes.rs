@@ -145,6 +145,9 @@ codes! {
     LogUnavailable = 3006, "log is not available",
         "The transparency log's sequencer is not running (shutting down, or stopped after a storage failure).",
         "Restart 'custody serve' and check its data directory.";
+    ListenFailed = 3007, "cannot serve on the address",
+        "The server could not bind or accept on its listen address (in use, not permitted, or not an address).",
+        "Choose another --listen address or stop the process that holds it.";
 }
 
 impl Code {

@@ -6,6 +6,7 @@
 //! `custody-cli`; this crate returns values and [`Error`]s.
 
 mod codes;
+pub mod datadir;
 mod error;
 pub mod fs;
 pub mod keys;

@@ -134,6 +134,7 @@ pub struct TrustedKey {
     valid_from: OffsetDateTime,
     valid_until: Option<OffsetDateTime>,
     revoked_at: Option<OffsetDateTime>,
+    name: Option<String>,
 }
 
 impl TrustedKey {
@@ -163,7 +164,32 @@ impl TrustedKey {
             valid_from,
             valid_until,
             revoked_at,
+            name: None,
         })
+    }
+
+    /// The same key with a signed-note key name (C2SP signed-note): the name a transparency
+    /// log's or a witness's key signs checkpoints under. 1 to 256 printable characters, no
+    /// whitespace and no `+`.
+    pub fn with_name(self, name: &str) -> Result<Self, Error> {
+        let valid = !name.is_empty()
+            && name.len() <= 256
+            && name.chars().all(|c| c.is_ascii_graphic() && c != '+');
+        if !valid {
+            return Err(Error::invalid(
+                "name",
+                "must be 1 to 256 printable characters without spaces or '+'",
+            ));
+        }
+        Ok(Self {
+            name: Some(name.to_owned()),
+            ..self
+        })
+    }
+
+    /// The signed-note key name, for log and witness keys.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The same key, revoked from `at` on.
@@ -236,6 +262,9 @@ impl TrustedKey {
         out.insert("role".into(), self.role.name().into());
         out.insert("algorithm".into(), self.key.algorithm().name().into());
         out.insert("publicKey".into(), self.key.to_pem().into());
+        if let Some(name) = &self.name {
+            out.insert("name".into(), name.clone().into());
+        }
         out.insert("validFrom".into(), format_time(self.valid_from).into());
         if let Some(t) = self.valid_until {
             out.insert("validUntil".into(), format_time(t).into());
@@ -693,6 +722,7 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
         "validFrom",
         "validUntil",
         "revokedAt",
+        "name",
     ])?;
     let pem = entry.req_str("publicKey")?;
     let key = PublicKey::from_pem(pem)
@@ -726,6 +756,7 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
             .transpose()
     };
     let valid_from = time("validFrom")?.ok_or_else(|| Error::missing(entry.path("validFrom")))?;
+    let name = entry.opt_str("name")?;
     TrustedKey::new(
         key,
         role,
@@ -733,6 +764,10 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
         time("validUntil")?,
         time("revokedAt")?,
     )
+    .and_then(|k| match name {
+        Some(n) => k.with_name(n),
+        None => Ok(k),
+    })
     .map_err(|e| match e {
         Error::InvalidField { field, reason } => Error::invalid(entry.path(&field), reason),
         other => other,

@@ -4,8 +4,11 @@ mod attest;
 mod digest;
 mod explain;
 mod key;
+mod log;
 mod quickstart;
+mod serve;
 mod sign;
+mod token;
 mod trust_root;
 mod verify;
 
@@ -42,6 +45,14 @@ pub(crate) enum Command {
     /// Create, co-sign and verify trust roots.
     #[command(subcommand, name = "trust-root")]
     TrustRoot(trust_root::Command),
+    /// Run the server (transparency log) on the embedded default storage.
+    Serve(serve::Args),
+    /// Create, list and revoke scoped API tokens.
+    #[command(subcommand)]
+    Token(token::Command),
+    /// Transparency log tools.
+    #[command(subcommand)]
+    Log(log::Command),
     /// Print a file's digest (streamed; memory does not grow with the file).
     Digest(digest::Args),
     /// Explain an error code: what it means and what to do.
@@ -56,6 +67,9 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
         Command::Attest(args) => attest::run(args, out),
         Command::Verify(args) => verify::run(args, out),
         Command::TrustRoot(cmd) => trust_root::run(cmd, out),
+        Command::Serve(args) => serve::run(args, out),
+        Command::Token(cmd) => token::run(cmd, out),
+        Command::Log(cmd) => log::run(cmd, out),
         Command::Digest(args) => digest::run(args, out),
         Command::Explain(args) => explain::run(args, out),
     }

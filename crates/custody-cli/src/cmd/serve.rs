@@ -1,0 +1,104 @@
+//! `custody serve --data DIR --listen ADDR`: the transparency log server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use custody_app::datadir::{DataDir, initialize};
+use custody_app::keys::NewKeyProtection;
+use custody_app::log::{Log, SequencerConfig};
+use custody_app::tokens::TokenChecker;
+use custody_app::{Code, Error, Result};
+use custody_crypto::sha256;
+use custody_server::{ServerState, router};
+use serde_json::json;
+
+use crate::output::Output;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Data directory (created with fresh keys and a trust root on first start).
+    #[arg(long, value_name = "DIR", default_value = "custody-data")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The log's origin (checkpoint key name), used on first start only.
+    #[arg(long, default_value = "custody.local/log")]
+    origin: String,
+    /// On first start, write the server's private keys unencrypted (for keys held elsewhere).
+    #[arg(long)]
+    no_passphrase: bool,
+}
+
+pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
+    let dir = DataDir::new(&args.data);
+    if !dir.exists() {
+        let protection = if args.no_passphrase {
+            NewKeyProtection::Unencrypted
+        } else {
+            NewKeyProtection::Passphrase(crate::passphrase::for_new_key()?)
+        };
+        let init = initialize(&dir, &args.origin, &protection, super::now())?;
+        out.info(&format!(
+            "initialised {}\n  trust root for clients: {}\n  root key (move it offline): {}\n  log key: {}",
+            args.data.display(),
+            init.trust_root.display(),
+            init.root_key.display(),
+            init.log_vkey
+        ));
+    }
+    let mut log_key_path = dir.log_key_prefix().into_os_string();
+    log_key_path.push(".key");
+    let log_key_path = PathBuf::from(log_key_path);
+    let signer = dir.log_signer(&mut || crate::passphrase::for_existing_key(&log_key_path))?;
+    let log_id = sha256(signer.verifier().public_key().spki_der())
+        .as_bytes()
+        .to_vec();
+    let log = Arc::new(Log::open(
+        &dir.database(),
+        Box::new(signer),
+        SequencerConfig::default(),
+    )?);
+    let tokens = TokenChecker::open(&dir.database())?;
+    let state = Arc::new(ServerState {
+        log: Arc::clone(&log),
+        tokens,
+        log_id,
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::new(
+                Code::Internal,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    let listen = args.listen.clone();
+    let served = Arc::clone(&log);
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+            Error::new(
+                Code::ListenFailed,
+                format!("cannot listen on {listen}: {e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(
+                Code::ListenFailed,
+                format!("cannot read the listening address: {e}"),
+            )
+        })?;
+        out.info(&format!(
+            "custody serve: listening on http://{addr} (log size {})",
+            served.published().size
+        ));
+        out.success("", json!({ "listening": addr.to_string() }));
+        custody_server::serve(listener, router(state))
+            .await
+            .map_err(|e| Error::new(Code::ListenFailed, format!("server error: {e}")))
+    })?;
+    log.shutdown();
+    Ok(())
+}
