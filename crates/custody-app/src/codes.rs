@@ -103,6 +103,12 @@ codes! {
     NotFound = 1019, "not found",
         "The requested object (tile, entry bundle, blob, manifest) does not exist, or is not part of what has been published.",
         "Check the name or path; for log tiles, request only tiles covered by a published checkpoint.";
+    LogInclusionMissing = 1020, "not logged",
+        "The trust root names a transparency log, and the bundle carries no entry from it for this signature: an unlogged signature is refused.",
+        "Sign with --log URL (and a log:write token) so the signature is logged, then verify the new bundle.";
+    LogProofInvalid = 1021, "log inclusion does not verify",
+        "The bundle's transparency-log entry does not prove inclusion: the checkpoint is not signed by the trust root's log key, the proof does not lead to the checkpoint's root, or the entry logs a different signature.",
+        "Obtain the bundle as the log returned it; if it was altered, treat the artifact as untrusted.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";

@@ -16,6 +16,14 @@ use crate::fs::{Overwrite, Visibility, digest_file, read_limited, write_atomic};
 /// Predicates larger than this are refused (an SBOM of a large image fits comfortably).
 pub const PREDICATE_LIMIT: u64 = 16 * 1024 * 1024;
 
+/// Logs a record in a transparency log and returns the log's entry (see
+/// [`crate::remote::LogClient::submit`]); `None` when the signature is not to be logged.
+pub type Logger<'a> = Option<
+    &'a mut dyn FnMut(
+        &custody_formats::rekor::HashedRekord,
+    ) -> Result<custody_formats::bundle::TlogEntry>,
+>;
+
 /// What a signing operation produced.
 #[derive(Debug, Clone)]
 pub struct Signed {
@@ -45,18 +53,38 @@ pub fn default_attestation_path(file: &Path) -> std::path::PathBuf {
 /// Ed25519ph over SHA-512), then writes a Sigstore bundle v0.3 to `bundle_path`.
 ///
 /// The signature is checked with the public key before anything is written.
-pub fn sign_file(file: &Path, signer: &dyn Signer, bundle_path: &Path) -> Result<Signed> {
+pub fn sign_file(
+    file: &Path,
+    signer: &dyn Signer,
+    bundle_path: &Path,
+    logger: Logger<'_>,
+) -> Result<Signed> {
     let algorithm = signer.public_key().algorithm().prehash_algorithm();
     let digest = single_digest(file, algorithm)?;
     let signature = signer
         .sign_prehashed(&digest)
         .map_err(|e| Error::signing(&e))?;
-    let key_id = signer.public_key().key_id();
     let bundle = Bundle::new(
         Content::MessageSignature { digest, signature },
-        KeyMaterial::PublicKeyHint(key_id.to_string()),
+        KeyMaterial::PublicKeyHint(signer.public_key().key_id().to_string()),
     );
+    finish(bundle, signer, digest, bundle_path, logger)
+}
+
+/// Self-checks, logs (when asked) and writes the bundle.
+fn finish(
+    mut bundle: Bundle,
+    signer: &dyn Signer,
+    digest: Digest,
+    bundle_path: &Path,
+    logger: Logger<'_>,
+) -> Result<Signed> {
     self_check(&bundle, signer, &[digest])?;
+    if let Some(log) = logger {
+        let record = crate::tlog::expected_record(&bundle, signer.public_key())?;
+        let entry = log(&record)?;
+        bundle.add_tlog_entry(entry);
+    }
     write_atomic(
         bundle_path,
         &bundle.to_json(),
@@ -65,7 +93,7 @@ pub fn sign_file(file: &Path, signer: &dyn Signer, bundle_path: &Path) -> Result
     )?;
     Ok(Signed {
         digest,
-        key_id,
+        key_id: signer.public_key().key_id(),
         bundle,
     })
 }
@@ -78,6 +106,7 @@ pub fn attest_file(
     predicate_type: &str,
     predicate_path: &Path,
     bundle_path: &Path,
+    logger: Logger<'_>,
 ) -> Result<Signed> {
     let raw = read_limited(predicate_path, PREDICATE_LIMIT).map_err(|e| {
         if e.code() == Code::InvalidArgument {
@@ -99,7 +128,7 @@ pub fn attest_file(
         predicate,
     )
     .map_err(|e| Error::format(Document::Predicate, &e))?;
-    sign_statement(&statement, signer, digest, bundle_path)
+    sign_statement(&statement, signer, digest, bundle_path, logger)
 }
 
 /// Signs a prepared statement about an artifact with `digest` and writes the bundle.
@@ -108,26 +137,15 @@ pub fn sign_statement(
     signer: &dyn Signer,
     digest: Digest,
     bundle_path: &Path,
+    logger: Logger<'_>,
 ) -> Result<Signed> {
     let envelope = Envelope::sign(PAYLOAD_TYPE_IN_TOTO, statement.to_json(), &[signer])
         .map_err(|e| Error::new(Code::Internal, format!("signing the envelope failed: {e}")))?;
-    let key_id = signer.public_key().key_id();
     let bundle = Bundle::new(
         Content::Dsse(envelope),
-        KeyMaterial::PublicKeyHint(key_id.to_string()),
+        KeyMaterial::PublicKeyHint(signer.public_key().key_id().to_string()),
     );
-    self_check(&bundle, signer, &[digest])?;
-    write_atomic(
-        bundle_path,
-        &bundle.to_json(),
-        Overwrite::Replace,
-        Visibility::Public,
-    )?;
-    Ok(Signed {
-        digest,
-        key_id,
-        bundle,
-    })
+    finish(bundle, signer, digest, bundle_path, logger)
 }
 
 fn single_digest(file: &Path, algorithm: DigestAlgorithm) -> Result<Digest> {

@@ -43,6 +43,9 @@ pub struct Verification {
     pub role: Option<Role>,
     /// `None` for a plain signature; the predicate type for an attestation.
     pub predicate_type: Option<String>,
+    /// The index of the transparency-log entry whose inclusion was proven, when the trust root
+    /// names a log.
+    pub log_index: Option<u64>,
     /// Parts of the bundle that this version does not check (they add no trust when ignored).
     pub unchecked: Vec<String>,
 }
@@ -140,13 +143,17 @@ pub fn verify_bundle(
             Some(*role)
         }
     };
+    let log_index = match trust {
+        Trust::TrustRoot { root, .. } => crate::tlog::check_inclusion(bundle, root, &key, now)?,
+        Trust::Key(_) => None,
+    };
 
     let predicate_type = match verified.into_inner() {
         VerifiedContent::Statement(statement) => Some(statement.predicate_type().to_owned()),
         _ => None,
     };
     let mut unchecked = Vec::new();
-    if !bundle.tlog_entries().is_empty() {
+    if log_index.is_none() && !bundle.tlog_entries().is_empty() {
         unchecked.push(format!(
             "{} transparency log entries",
             bundle.tlog_entries().len()
@@ -164,6 +171,7 @@ pub fn verify_bundle(
         algorithm: key.algorithm(),
         role,
         predicate_type,
+        log_index,
         unchecked,
     })
 }

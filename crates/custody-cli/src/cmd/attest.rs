@@ -24,6 +24,8 @@ pub(crate) struct Args {
     /// Where to write the Sigstore bundle [default: FILE.intoto.sigstore.json].
     #[arg(long)]
     bundle: Option<PathBuf>,
+    #[command(flatten)]
+    log: super::LogArgs,
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
@@ -31,13 +33,17 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let bundle_path = args
         .bundle
         .unwrap_or_else(|| default_attestation_path(&args.file));
-    let signed = attest_file(
-        &args.file,
-        &key,
-        &args.predicate_type,
-        &args.predicate,
-        &bundle_path,
-    )?;
+    let signed = super::with_logger(&args.log, |logger| {
+        attest_file(
+            &args.file,
+            &key,
+            &args.predicate_type,
+            &args.predicate,
+            &bundle_path,
+            logger,
+        )
+    })?;
+    let log_index = signed.bundle.tlog_entries().first().map(|e| e.log_index);
     out.success(
         &format!(
             "attested {} ({}) as {} with key {}\n  bundle: {}",
@@ -53,6 +59,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             "predicateType": args.predicate_type,
             "keyId": signed.key_id.to_string(),
             "bundle": bundle_path,
+            "logIndex": log_index,
         }),
     );
     Ok(())

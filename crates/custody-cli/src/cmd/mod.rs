@@ -80,6 +80,42 @@ pub(crate) fn load_signing_key(path: &std::path::Path) -> Result<custody_crypto:
     custody_app::keys::load_signing_key(path, &mut || crate::passphrase::for_existing_key(path))
 }
 
+/// `--log URL` and `--token` for commands that can log their signature.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogArgs {
+    /// Log the signature in the transparency log at this URL (e.g. http://127.0.0.1:8080) and
+    /// store the inclusion proof and checkpoint in the bundle.
+    #[arg(long, value_name = "URL")]
+    log: Option<String>,
+    /// A token with the log:write scope (or set CUSTODY_TOKEN).
+    #[arg(long, env = "CUSTODY_TOKEN", hide_env_values = true, requires = "log")]
+    token: Option<String>,
+}
+
+/// Runs `f` with a logger that submits to the log named by `args`, if any.
+pub(crate) fn with_logger<T>(
+    args: &LogArgs,
+    f: impl FnOnce(custody_app::sign::Logger<'_>) -> Result<T>,
+) -> Result<T> {
+    let Some(url) = &args.log else { return f(None) };
+    let client = custody_app::remote::LogClient::new(
+        url,
+        args.token.clone().map(secrecy::SecretString::from),
+    )?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            custody_app::Error::new(
+                custody_app::Code::Internal,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    let mut submit =
+        |record: &custody_formats::rekor::HashedRekord| runtime.block_on(client.submit(record));
+    f(Some(&mut submit))
+}
+
 /// The current time, truncated to whole seconds as custody documents store it.
 pub(crate) fn now() -> time::OffsetDateTime {
     let now = time::OffsetDateTime::now_utc();

@@ -155,7 +155,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     write(&artifact, b"app 1.0: the bytes your pipeline built\n")?;
     let release_signer = unlock(&release_key.private_path)?;
     let bundle = p("app-1.0.tar.sigstore.json");
-    let signed = sign_file(&artifact, &release_signer, &bundle)?;
+    let signed = sign_file(&artifact, &release_signer, &bundle, None)?;
     w.ok(&format!(
         "{} signed; Sigstore bundle v0.3 written to {}",
         signed.digest,
@@ -185,6 +185,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         "https://custody.dev/attestation/review/v1",
         &predicate,
         &att,
+        None,
     )?;
     let v = verify_file(&artifact, &att, &trust, now)?;
     w.ok(&format!(
@@ -210,7 +211,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let rogue =
         SigningKey::generate(KeyAlgorithm::Ed25519).map_err(|e| Error::key(&p("rogue.key"), &e))?;
     let rogue_bundle = p("rogue.sigstore.json");
-    sign_file(&artifact, &rogue, &rogue_bundle)?;
+    sign_file(&artifact, &rogue, &rogue_bundle, None)?;
     w.refused(
         verify_file(&artifact, &rogue_bundle, &trust, now),
         Code::UnknownKey,
@@ -218,7 +219,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
 
     w.step("Attack: sign a release with the root key (a key used outside its role)", "custody sign app-1.0.tar --key root.key --bundle root-signed.sigstore.json && custody verify ... --role release");
     let wrong_role = p("root-signed.sigstore.json");
-    sign_file(&artifact, &root_signer, &wrong_role)?;
+    sign_file(&artifact, &root_signer, &wrong_role, None)?;
     w.refused(
         verify_file(&artifact, &wrong_role, &trust, now),
         Code::WrongRole,

@@ -18,6 +18,8 @@ pub(crate) struct Args {
     /// Where to write the Sigstore bundle [default: FILE.sigstore.json].
     #[arg(long)]
     bundle: Option<PathBuf>,
+    #[command(flatten)]
+    log: super::LogArgs,
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
@@ -25,13 +27,19 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let bundle_path = args
         .bundle
         .unwrap_or_else(|| default_bundle_path(&args.file));
-    let signed = sign_file(&args.file, &key, &bundle_path)?;
+    let signed = super::with_logger(&args.log, |logger| {
+        sign_file(&args.file, &key, &bundle_path, logger)
+    })?;
+    let log_index = signed.bundle.tlog_entries().first().map(|e| e.log_index);
     out.success(
         &format!(
-            "signed {} ({}) with key {}\n  bundle: {}",
+            "signed {} ({}) with key {}{}\n  bundle: {}",
             args.file.display(),
             signed.digest,
             signed.key_id,
+            log_index
+                .map(|i| format!(", logged at index {i}"))
+                .unwrap_or_default(),
             bundle_path.display()
         ),
         json!({
@@ -39,6 +47,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             "digest": signed.digest.to_string(),
             "keyId": signed.key_id.to_string(),
             "bundle": bundle_path,
+            "logIndex": log_index,
         }),
     );
     Ok(())

@@ -72,6 +72,9 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         result.key_id,
         result.algorithm
     );
+    if let Some(i) = result.log_index {
+        human.push_str(&format!(", logged at index {i}"));
+    }
     for part in &result.unchecked {
         human.push_str(&format!("\n  note: not checked by this version: {part}"));
     }
@@ -84,6 +87,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             "algorithm": result.algorithm.name(),
             "role": result.role.map(|r| r.to_string()),
             "predicateType": result.predicate_type,
+            "logIndex": result.log_index,
             "unchecked": result.unchecked,
         }),
     );

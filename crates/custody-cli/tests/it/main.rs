@@ -4,6 +4,7 @@
 mod attacks;
 mod interop;
 mod keys;
+mod log;
 mod support;
 mod trust_root;
 mod usage;

@@ -102,3 +102,52 @@ pub(crate) fn flip_bit(path: &Path, byte: usize, bit: u8) {
     bytes[byte] ^= 1 << bit;
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A `custody serve` child process on a free loopback port, killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: std::process::Child,
+    pub(crate) url: String,
+}
+
+impl Server {
+    /// Starts (or restarts) the server on data directory `data`.
+    pub(crate) fn start(data: &Path) -> Self {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"))
+            .args(["--json", "serve", "--data"])
+            .arg(data)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--origin",
+                "log.custody.test/e2e",
+            ])
+            .env("CUSTODY_PASSPHRASE", PASS)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("serve printed {line:?}: {e}"));
+        let url = format!("http://{}", v["listening"].as_str().unwrap());
+        Self { child, url }
+    }
+
+    /// SIGKILL, no shutdown.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -500,8 +500,10 @@ fn limits() {
     ));
 
     // A lower limit is raised to the 16 the spec requires.
-    let mut low = Limits::default();
-    low.max_signatures = 2;
+    let low = Limits {
+        max_signatures: 2,
+        ..Limits::default()
+    };
     assert!(SignedNote::parse_with_limits(note(16).as_bytes(), &low).is_ok());
     assert!(matches!(
         SignedNote::parse_with_limits(note(17).as_bytes(), &low),
@@ -511,8 +513,10 @@ fn limits() {
     // The size limit is checked before anything else.
     let big = format!("{}\n\n{line}\n", "x".repeat(MAX_NOTE_SIZE));
     assert!(matches!(parse_str(&big), Err(Error::TooLarge { .. })));
-    let mut small = Limits::default();
-    small.max_note_size = 10;
+    let small = Limits {
+        max_note_size: 10,
+        ..Limits::default()
+    };
     assert!(matches!(
         SignedNote::parse_with_limits(note(1).as_bytes(), &small),
         Err(Error::TooLarge { limit: 10, .. })
@@ -557,7 +561,7 @@ proptest! {
         let bytes = signed.to_bytes();
         let parsed = SignedNote::parse(&bytes).unwrap();
         prop_assert_eq!(&parsed, &signed);
-        prop_assert_eq!(parsed.to_bytes(), bytes.clone());
+        prop_assert_eq!(parsed.to_bytes(), bytes);
         let verified = parsed.verify(&[signer.verifier().clone()]).unwrap();
         prop_assert_eq!(verified.text(), text.as_str());
     }
@@ -573,7 +577,7 @@ proptest! {
         text in note_text(),
         lines in proptest::collection::vec((0u32.., proptest::collection::vec(any::<u8>(), 1..80)), 1..5),
     ) {
-        let mut note = String::from(text);
+        let mut note = text;
         note.push('\n');
         for (hash, signature) in lines {
             let line = NoteSignature::new(KeyName::new("k").unwrap(), KeyHash::new(hash), signature).unwrap();

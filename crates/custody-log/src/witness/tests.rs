@@ -70,7 +70,8 @@ fn decisions_follow_the_spec_status_codes() {
     let t = tree(20);
     let at = |size| verified(size, head(&t, size).root());
     let rewritten = leaf_hash(b"rewritten history");
-    let cases: Vec<(&str, (u16, String), (u16, &str))> = vec![
+    type Case<'a> = (&'a str, (u16, String), (u16, &'a str));
+    let cases: Vec<Case<'_>> = vec![
         (
             "first checkpoint, old size 0",
             decision(None, 0, &[], at(8)),

@@ -1,0 +1,177 @@
+//! Clients of a custody server's HTTP API (the transparency log's write and read paths).
+//!
+//! Answers are never trusted because they arrived: a submission's returned entry is checked
+//! against what was submitted and its proof against its own root here, and against the log's
+//! key by whoever verifies the bundle later.
+
+use std::time::Duration;
+
+use custody_formats::Limits;
+use custody_formats::bundle::TlogEntry;
+use custody_formats::rekor::HashedRekord;
+use custody_log::{Hash, LeafIndex, TreeSize, leaf_hash, proof};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::codes::Code;
+use crate::error::{Error, Result};
+
+/// Answers larger than this are refused (a tlog entry is a few KiB).
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A client of one log.
+pub struct LogClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<SecretString>,
+}
+
+fn unreachable_log(url: &str, e: &reqwest::Error) -> Error {
+    Error::new(
+        Code::LogUnavailable,
+        format!("cannot reach the log at {url}: {e}"),
+    )
+    .with_hint("Check the --log URL and that 'custody serve' is running there.")
+}
+
+impl LogClient {
+    /// A client for the log served at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, token: Option<SecretString>) -> Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("--log '{base}' is not an http(s) URL"),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| {
+                Error::new(Code::Internal, format!("cannot build the HTTP client: {e}"))
+            })?;
+        Ok(Self { http, base, token })
+    }
+
+    /// Submits a record; returns the log's entry once it is durably logged, after checking
+    /// that it logs exactly this record and that its proof leads to its checkpoint's root.
+    pub async fn submit(&self, record: &HashedRekord) -> Result<TlogEntry> {
+        let url = format!("{}/api/v2/log/entries", self.base);
+        let mut request = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(record.to_request_json());
+        if let Some(t) = &self.token {
+            request = request.bearer_auth(t.expose_secret());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| unreachable_log(&url, &e))?;
+        let status = response.status();
+        let body = read_limited(response, &url).await?;
+        if !status.is_success() {
+            return Err(server_error(&url, status.as_u16(), &body));
+        }
+        let entry = TlogEntry::from_json(&body, &Limits::default()).map_err(|e| {
+            Error::new(
+                Code::LogEntryRejected,
+                format!("the log's answer is malformed: {e}"),
+            )
+        })?;
+        check_returned_entry(record, &entry)?;
+        Ok(entry)
+    }
+
+    /// The log's latest signed checkpoint.
+    pub async fn checkpoint(&self) -> Result<String> {
+        let url = format!("{}/api/v2/checkpoint", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| unreachable_log(&url, &e))?;
+        let status = response.status();
+        let body = read_limited(response, &url).await?;
+        if !status.is_success() {
+            return Err(server_error(&url, status.as_u16(), &body));
+        }
+        String::from_utf8(body)
+            .map_err(|_| Error::new(Code::LogEntryRejected, "the checkpoint is not UTF-8"))
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response, url: &str) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| unreachable_log(url, &e))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ANSWER {
+            return Err(Error::new(
+                Code::LogEntryRejected,
+                format!("the answer from {url} is larger than {MAX_ANSWER} bytes"),
+            ));
+        }
+    }
+    Ok(body)
+}
+
+/// Maps a server's JSON error body to its code; unknown bodies keep the HTTP status.
+fn server_error(url: &str, status: u16, body: &[u8]) -> Error {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|v| v["code"].as_str())
+        .and_then(|c| c.parse::<Code>().ok());
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v["message"].as_str())
+        .unwrap_or("no details");
+    match code {
+        Some(code) => Error::new(code, format!("the log refused the request: {message}")),
+        None => Error::new(
+            Code::LogUnavailable,
+            format!("{url} answered HTTP {status}"),
+        ),
+    }
+}
+
+/// The returned entry must log exactly `record`, and its proof must lead to its root.
+fn check_returned_entry(record: &HashedRekord, entry: &TlogEntry) -> Result<()> {
+    let mismatch = |why: &str| {
+        Error::new(
+            Code::LogEntryRejected,
+            format!("the log's answer does not match the submission: {why}"),
+        )
+    };
+    let body = record
+        .canonical_entry()
+        .map_err(|e| Error::new(Code::Internal, e.to_string()))?;
+    if entry.canonicalized_body != body {
+        return Err(mismatch("it logged another entry"));
+    }
+    let p = entry
+        .inclusion_proof
+        .as_ref()
+        .ok_or_else(|| mismatch("no inclusion proof"))?;
+    let root = Hash::try_from(p.root_hash.as_slice()).map_err(|_| mismatch("bad root hash"))?;
+    let hashes = p
+        .hashes
+        .iter()
+        .map(|h| Hash::try_from(h.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| mismatch("bad proof hash"))?;
+    proof::verify_inclusion(
+        &leaf_hash(&body),
+        LeafIndex::new(p.log_index),
+        TreeSize::new(p.tree_size),
+        &hashes,
+        &root,
+    )
+    .map_err(|e| mismatch(&e.to_string()))
+}

@@ -1,0 +1,142 @@
+//! Offline checks of transparency-log evidence in a bundle, against a trust root's log keys.
+
+use custody_crypto::{PublicKey, sha256};
+use custody_formats::bundle::{Bundle, Content, TlogEntry};
+use custody_formats::dsse::pae;
+use custody_formats::rekor::{API_VERSION, HashedRekord, KIND};
+use custody_formats::trust_root::{Role, TrustRoot};
+use custody_formats::{Limits, Verified};
+use custody_log::checkpoint::SignedCheckpoint;
+use custody_log::note::{KeyName, NoteVerifier};
+use custody_log::{Hash, LeafIndex, TreeSize, leaf_hash, proof};
+use time::OffsetDateTime;
+
+use crate::codes::Code;
+use crate::error::{Error, Result};
+
+/// The log record a bundle's signature must be logged as.
+pub fn expected_record(bundle: &Bundle, key: &PublicKey) -> Result<HashedRekord> {
+    let unsupported = |why: &str| Error::new(Code::LogInclusionMissing, why.to_owned());
+    let record = match bundle.content() {
+        Content::MessageSignature { digest, signature } => {
+            HashedRekord::new(*digest, signature.clone(), key.clone())
+        }
+        Content::Dsse(envelope) => {
+            if key.algorithm() != custody_crypto::KeyAlgorithm::EcdsaP256 {
+                return Err(unsupported(
+                    "logging Ed25519 DSSE envelopes is not supported yet (ECDSA P-256 envelopes are logged over their PAE)",
+                ));
+            }
+            let sig = envelope
+                .signatures()
+                .first()
+                .ok_or_else(|| unsupported("the envelope has no signature"))?;
+            HashedRekord::new(
+                sha256(&pae(envelope.payload_type(), envelope.payload())),
+                sig.sig.clone(),
+                key.clone(),
+            )
+        }
+        _ => return Err(unsupported("this bundle content cannot be logged")),
+    };
+    record.map_err(|e| Error::new(Code::BundleUnsupported, e.to_string()))
+}
+
+/// The trust root's usable log keys, as note verifiers.
+fn log_verifiers(root: &Verified<TrustRoot>, now: OffsetDateTime) -> Vec<NoteVerifier> {
+    root.keys_with_role(Role::Log)
+        .filter(|k| k.check_usable_at(now).is_ok())
+        .filter_map(|k| {
+            let name = KeyName::new(k.name()?).ok()?;
+            NoteVerifier::ed25519(name, k.key().clone()).ok()
+        })
+        .collect()
+}
+
+/// When the trust root names a log, the bundle must prove the signature is in it: returns the
+/// entry's index. When it names none, returns `None` (nothing to check).
+pub fn check_inclusion(
+    bundle: &Bundle,
+    root: &Verified<TrustRoot>,
+    key: &PublicKey,
+    now: OffsetDateTime,
+) -> Result<Option<u64>> {
+    let verifiers = log_verifiers(root, now);
+    if verifiers.is_empty() {
+        return Ok(None);
+    }
+    if bundle.tlog_entries().is_empty() {
+        return Err(Error::new(
+            Code::LogInclusionMissing,
+            "the bundle has no transparency-log entry",
+        ));
+    }
+    let expected = expected_record(bundle, key)?
+        .canonical_entry()
+        .map_err(|e| Error::new(Code::Internal, e.to_string()))?;
+    let mut last = None;
+    for entry in bundle.tlog_entries() {
+        match check_entry(entry, &expected, &verifiers) {
+            Ok(index) => return Ok(Some(index)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::new(Code::LogInclusionMissing, "no transparency-log entry")))
+}
+
+fn check_entry(entry: &TlogEntry, expected: &[u8], verifiers: &[NoteVerifier]) -> Result<u64> {
+    let invalid = |why: String| Error::new(Code::LogProofInvalid, why);
+    if entry.kind != KIND || entry.version != API_VERSION {
+        return Err(invalid(format!(
+            "entry kind {} {} is not {KIND} {API_VERSION}",
+            entry.kind, entry.version
+        )));
+    }
+    if entry.canonicalized_body != expected {
+        return Err(invalid(
+            "the log entry records a different signature, key or digest".into(),
+        ));
+    }
+    HashedRekord::from_canonical_entry(&entry.canonicalized_body, &Limits::default())
+        .map_err(|e| invalid(format!("the log entry is malformed: {e}")))?;
+    let p = entry.inclusion_proof.as_ref().ok_or_else(|| {
+        Error::new(
+            Code::LogInclusionMissing,
+            "the log entry has no inclusion proof",
+        )
+    })?;
+    let checkpoint = SignedCheckpoint::parse(p.checkpoint.as_bytes())
+        .map_err(|e| invalid(format!("the checkpoint is malformed: {e}")))?
+        .verify_any(verifiers)
+        .map_err(|e| {
+            invalid(format!(
+                "the checkpoint is not signed by the trust root's log key: {e}"
+            ))
+        })?;
+    let root =
+        Hash::try_from(p.root_hash.as_slice()).map_err(|_| invalid("bad root hash".into()))?;
+    // The size and root come from the signed checkpoint; the proof's copies must agree.
+    if checkpoint.size() != TreeSize::new(p.tree_size) || checkpoint.root() != root {
+        return Err(invalid(
+            "the proof's tree size or root differs from the signed checkpoint".into(),
+        ));
+    }
+    let hashes = p
+        .hashes
+        .iter()
+        .map(|h| Hash::try_from(h.as_slice()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| invalid("bad proof hash".into()))?;
+    if p.log_index != entry.log_index {
+        return Err(invalid("the proof is for another index".into()));
+    }
+    proof::verify_inclusion(
+        &leaf_hash(expected),
+        LeafIndex::new(p.log_index),
+        checkpoint.size(),
+        &hashes,
+        &checkpoint.root(),
+    )
+    .map_err(|e| invalid(format!("the inclusion proof does not verify: {e}")))?;
+    Ok(p.log_index)
+}
