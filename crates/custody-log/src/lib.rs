@@ -20,7 +20,7 @@
 //! - Signed tree heads and witnessing, following the C2SP specifications: [`note`] (signed
 //!   notes), [`checkpoint`] (checkpoints and their verification), [`cosignature`] (witness
 //!   cosignatures and witness policies) and [`witness`] (the `add-checkpoint` request and the
-//!   witness's decision).
+//!   witness's decision), each with an error type of its own.
 //!
 //! What it is not: it does not sequence entries, read and write tiles, or talk HTTP.
 //! Those build on this crate.

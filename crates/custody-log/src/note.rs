@@ -47,7 +47,7 @@
 //! assert_eq!(verified.text(), "This is an example message.\n");
 //!
 //! // A flipped character in the text makes the known key's signature fail.
-//! let tampered = String::from_utf8(bytes.clone())?.replace("example", "exemple");
+//! let tampered = String::from_utf8(bytes.clone())?.replacen("an example", "an exemple", 1);
 //! assert!(matches!(
 //!     note::open(tampered.as_bytes(), &[vkey.parse()?]),
 //!     Err(note::Error::InvalidSignature { .. })

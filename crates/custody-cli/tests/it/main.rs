@@ -2,6 +2,7 @@
 //! exit status, and interop with OpenSSL and securesystemslib.
 
 mod attacks;
+mod crash;
 mod interop;
 mod keys;
 mod log;

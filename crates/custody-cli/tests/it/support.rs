@@ -139,7 +139,7 @@ impl Server {
     }
 
     /// SIGKILL, no shutdown.
-    pub(crate) fn kill(mut self) {
+    pub(crate) fn kill_now(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
