@@ -75,6 +75,8 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "custody-log",
         ],
     ),
+    // The `custody` binary embeds the server (`custody serve`), so the CLI may start it;
+    // the server never depends on the CLI.
     (
         "custody-cli",
         &[
@@ -83,6 +85,7 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "custody-crypto",
             "custody-formats",
             "custody-log",
+            "custody-server",
         ],
     ),
     // Fixtures and vector loaders for tests.

@@ -109,6 +109,24 @@ codes! {
     LogProofInvalid = 1021, "log inclusion does not verify",
         "The bundle's transparency-log entry does not prove inclusion: the checkpoint is not signed by the trust root's log key, the proof does not lead to the checkpoint's root, or the entry logs a different signature.",
         "Obtain the bundle as the log returned it; if it was altered, treat the artifact as untrusted.";
+    LogCheckpointInvalid = 1022, "log checkpoint does not verify",
+        "A transparency log checkpoint (fetched from the log, or read from a file or a monitor's state file) is malformed, or is not signed by the given verifier key: a wrong --vkey, another log, or a forged checkpoint.",
+        "Pass the log's verifier key (the server prints it with 'custody log vkey --data DIR'); if it is right, treat the checkpoint as forged.";
+    LogInconsistent = 1023, "log is inconsistent with an earlier view",
+        "The log's current checkpoint does not extend an earlier verified one: its tree is smaller (a rollback), its history differs (a split view or fork), or the tiles and entries it serves do not hash to its signed root.",
+        "Do not trust the log's new entries. Keep the state file and both checkpoints as evidence, compare them with other monitors, and report it to the log's operator.";
+    WitnessSignatureRejected = 1024, "witness: checkpoint not signed by the log",
+        "A witness refused a checkpoint: it carries no signature by a key the witness trusts for the checkpoint's origin, or a signature by such a key that does not verify.",
+        "Submit the checkpoint exactly as the log signed it, and check that the witness was started with the log's current vkey (custody witness serve --log VKEY).";
+    WitnessUnknownLog = 1025, "witness: unknown log",
+        "A witness refused a checkpoint whose origin is not one of the logs it witnesses.",
+        "Start the witness with the log's vkey (custody witness serve --log VKEY), or send the checkpoint to a witness that knows the log.";
+    WitnessConflict = 1026, "witness: old size is not the latest cosigned size",
+        "A witness refused a checkpoint because the request's old size is not the size of the latest checkpoint it cosigned for the log (0 if none). The response carries the witness's size.",
+        "Retry with the size the witness returned as the old size and a consistency proof from that size.";
+    WitnessProofInvalid = 1027, "witness: checkpoint not consistent",
+        "A witness refused to cosign a checkpoint that it cannot prove consistent with the latest checkpoint it cosigned for the log: the consistency proof does not verify, a proof was sent from size 0, an empty tree has the wrong root, or the same size has another root. A log that produced it may have forked.",
+        "Send a consistency proof from the witness's size to the checkpoint's size computed from the log's own tree. If the log cannot, treat the log as misbehaving.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";
@@ -133,6 +151,9 @@ codes! {
     InvalidArgument = 2008, "invalid argument value",
         "An argument has a value custody cannot use (for example an unknown role, a key that is not a root key, or an invalid number of days).",
         "Run the command with --help and correct the value named in the message.";
+    WitnessRequestMalformed = 2009, "witness: malformed add-checkpoint request",
+        "An add-checkpoint request body does not follow C2SP tlog-witness (old size line, up to 63 base64 proof lines, an empty line, a checkpoint), or its old size is larger than the checkpoint's size.",
+        "Send the body as https://c2sp.org/tlog-witness describes; the old size must not exceed the checkpoint's size.";
     ReadFailed = 3001, "cannot read a file",
         "A file could not be opened or read (missing, a directory, or no permission).",
         "Check the path and its permissions.";
@@ -154,6 +175,9 @@ codes! {
     ListenFailed = 3007, "cannot serve on the address",
         "The server could not bind or accept on its listen address (in use, not permitted, or not an address).",
         "Choose another --listen address or stop the process that holds it.";
+    WitnessStateInvalid = 3008, "witness state is unreadable",
+        "A witness's record of a log (DIR/state/*.json) is not valid, or is for another origin. The witness refuses to cosign rather than forget what it cosigned.",
+        "Restore the witness data directory from a backup; never delete state files of a running witness, or it may cosign a fork.";
 }
 
 impl Code {

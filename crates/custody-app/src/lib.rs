@@ -11,12 +11,14 @@ mod error;
 pub mod fs;
 pub mod keys;
 pub mod log;
+pub mod monitor;
 pub mod remote;
 pub mod sign;
 pub mod tlog;
 pub mod tokens;
 pub mod trust;
 pub mod verify;
+pub mod witness;
 
 pub use crate::codes::{Code, markdown as errors_markdown};
 pub use crate::error::{Document, Error, Result};

@@ -9,6 +9,11 @@ use std::time::Duration;
 use custody_formats::Limits;
 use custody_formats::bundle::TlogEntry;
 use custody_formats::rekor::HashedRekord;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use custody_log::integrate::{TileSource, decode_tile};
+use custody_log::tile::{EntryBundle, FULL_TILE_WIDTH, Tile};
 use custody_log::{Hash, LeafIndex, TreeSize, leaf_hash, proof};
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -17,6 +22,12 @@ use crate::error::{Error, Result};
 
 /// Answers larger than this are refused (a tlog entry is a few KiB).
 const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A full tile: 256 hashes.
+const MAX_TILE: usize = FULL_TILE_WIDTH as usize * Hash::LEN;
+
+/// Entry bundles larger than this are refused (256 entries of a few KiB each).
+const MAX_BUNDLE: usize = 8 * 1024 * 1024;
 
 /// A client of one log.
 pub struct LogClient {
@@ -101,9 +112,109 @@ impl LogClient {
         String::from_utf8(body)
             .map_err(|_| Error::new(Code::LogEntryRejected, "the checkpoint is not UTF-8"))
     }
+
+    /// The bytes of `tile` (C2SP tlog-tiles: concatenated hashes), at most one full tile.
+    pub async fn tile(&self, tile: Tile) -> Result<Vec<u8>> {
+        self.get_resource(&tile.to_string(), MAX_TILE).await
+    }
+
+    /// The bytes of entry bundle `bundle` (big-endian u16 length-prefixed entries), bounded.
+    pub async fn entry_bundle(&self, bundle: EntryBundle) -> Result<Vec<u8>> {
+        self.get_resource(&bundle.to_string(), MAX_BUNDLE).await
+    }
+
+    async fn get_resource(&self, path: &str, limit: usize) -> Result<Vec<u8>> {
+        let url = format!("{}/api/v2/{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| unreachable_log(&url, &e))?;
+        let status = response.status();
+        let body = read_bounded(response, &url, limit).await?;
+        if !status.is_success() {
+            return Err(server_error(&url, status.as_u16(), &body));
+        }
+        Ok(body)
+    }
 }
 
-async fn read_limited(mut response: reqwest::Response, url: &str) -> Result<Vec<u8>> {
+/// A blocking [`TileSource`] over a remote log's tiles, for synchronous proof code.
+///
+/// It owns a current-thread runtime: use it from synchronous code only (never from inside an
+/// async task). The last fetch failure is kept so callers can report it with its own code
+/// rather than as a proof failure.
+pub struct RemoteTiles {
+    runtime: tokio::runtime::Runtime,
+    client: LogClient,
+    last_error: RefCell<Option<Error>>,
+}
+
+impl RemoteTiles {
+    /// Tiles of the log `client` talks to.
+    pub fn new(client: LogClient) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    Code::Internal,
+                    format!("cannot start the async runtime: {e}"),
+                )
+            })?;
+        Ok(Self {
+            runtime,
+            client,
+            last_error: RefCell::new(None),
+        })
+    }
+
+    /// The log's latest signed checkpoint, unverified.
+    pub fn checkpoint(&self) -> Result<String> {
+        self.runtime.block_on(self.client.checkpoint())
+    }
+
+    /// The bytes of entry bundle `bundle`.
+    pub fn entry_bundle(&self, bundle: EntryBundle) -> Result<Vec<u8>> {
+        self.runtime.block_on(self.client.entry_bundle(bundle))
+    }
+
+    /// Takes the last tile fetch failure, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        self.last_error.borrow_mut().take()
+    }
+}
+
+impl TileSource for RemoteTiles {
+    fn tile_hashes(&self, tile: Tile) -> std::result::Result<Arc<[Hash]>, custody_log::Error> {
+        let fetched = self
+            .runtime
+            .block_on(self.client.tile(tile))
+            .and_then(|bytes| {
+                decode_tile(&bytes).map_err(|e| {
+                    Error::new(
+                        Code::LogInconsistent,
+                        format!("the log served a malformed {tile}: {e}"),
+                    )
+                })
+            });
+        match fetched {
+            Ok(hashes) => Ok(Arc::from(hashes)),
+            Err(e) => {
+                let message = e.message().to_owned();
+                *self.last_error.borrow_mut() = Some(e);
+                Err(custody_log::Error::Storage(message.into()))
+            }
+        }
+    }
+}
+
+async fn read_limited(response: reqwest::Response, url: &str) -> Result<Vec<u8>> {
+    read_bounded(response, url, MAX_ANSWER).await
+}
+
+async fn read_bounded(mut response: reqwest::Response, url: &str, limit: usize) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -111,10 +222,10 @@ async fn read_limited(mut response: reqwest::Response, url: &str) -> Result<Vec<
         .map_err(|e| unreachable_log(url, &e))?
     {
         body.extend_from_slice(&chunk);
-        if body.len() > MAX_ANSWER {
+        if body.len() > limit {
             return Err(Error::new(
                 Code::LogEntryRejected,
-                format!("the answer from {url} is larger than {MAX_ANSWER} bytes"),
+                format!("the answer from {url} is larger than {limit} bytes"),
             ));
         }
     }

@@ -179,10 +179,12 @@ fn truncate(s: &str) -> String {
 #[derive(Clone)]
 pub struct Hasher(HasherInner);
 
+/// SHA-256 comes from `sha2` (SHA-NI when the CPU has it, as fast as OpenSSL); SHA-512 from
+/// AWS-LC, whose AVX2 assembly is about 1.5x faster than `sha2`'s on x86-64.
 #[derive(Clone)]
 enum HasherInner {
     Sha256(sha2::Sha256),
-    Sha512(sha2::Sha512),
+    Sha512(aws_lc_rs::digest::Context),
 }
 
 impl Hasher {
@@ -190,7 +192,9 @@ impl Hasher {
     pub fn new(algorithm: DigestAlgorithm) -> Self {
         Self(match algorithm {
             DigestAlgorithm::Sha256 => HasherInner::Sha256(sha2::Sha256::new()),
-            DigestAlgorithm::Sha512 => HasherInner::Sha512(sha2::Sha512::new()),
+            DigestAlgorithm::Sha512 => {
+                HasherInner::Sha512(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA512))
+            }
         })
     }
 
@@ -214,7 +218,13 @@ impl Hasher {
     pub fn finalize(self) -> Digest {
         match self.0 {
             HasherInner::Sha256(h) => Digest::Sha256(h.finalize().into()),
-            HasherInner::Sha512(h) => Digest::Sha512(h.finalize().into()),
+            HasherInner::Sha512(h) => {
+                let out = h.finish();
+                let mut bytes = [0u8; 64];
+                // SHA-512 output is always 64 bytes.
+                bytes.copy_from_slice(&out.as_ref()[..64]);
+                Digest::Sha512(bytes)
+            }
         }
     }
 }

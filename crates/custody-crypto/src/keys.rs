@@ -121,7 +121,11 @@ impl FromStr for KeyId {
 #[derive(Clone)]
 pub(crate) enum PublicInner {
     Ed25519(ed25519_dalek::VerifyingKey),
-    P256(p256::ecdsa::VerifyingKey),
+    /// The key, and the same key parsed by AWS-LC, which verifies P-256 signatures.
+    P256(
+        p256::ecdsa::VerifyingKey,
+        aws_lc_rs::signature::ParsedPublicKey,
+    ),
 }
 
 /// A public key of a supported algorithm.
@@ -138,7 +142,7 @@ impl PublicKey {
     fn from_inner(inner: PublicInner) -> Result<Self, KeyError> {
         let doc = match &inner {
             PublicInner::Ed25519(k) => k.to_public_key_der(),
-            PublicInner::P256(k) => k.to_public_key_der(),
+            PublicInner::P256(k, _) => k.to_public_key_der(),
         }
         .map_err(|e| KeyError::Internal(e.to_string()))?;
         let spki_der = doc.into_vec();
@@ -166,17 +170,11 @@ impl PublicKey {
                 ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(&e))?,
             ),
             OID_EC_PUBLIC_KEY => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map_err(|_| malformed(&"EC key without a named curve"))?;
-                if curve != OID_P256 {
-                    return Err(malformed(&format!("EC curve {curve} is not P-256")));
-                }
-                PublicInner::P256(
+                require_p256(&info.algorithm).map_err(|e| malformed(&e))?;
+                p256_inner(
                     p256::ecdsa::VerifyingKey::from_public_key_der(der)
                         .map_err(|e| malformed(&e))?,
-                )
+                )?
             }
             other => return Err(malformed(&format!("algorithm {other} is not supported"))),
         };
@@ -219,7 +217,7 @@ impl PublicKey {
     pub fn algorithm(&self) -> KeyAlgorithm {
         match self.inner {
             PublicInner::Ed25519(_) => KeyAlgorithm::Ed25519,
-            PublicInner::P256(_) => KeyAlgorithm::EcdsaP256,
+            PublicInner::P256(..) => KeyAlgorithm::EcdsaP256,
         }
     }
 
@@ -232,7 +230,7 @@ impl PublicKey {
     pub fn ed25519_bytes(&self) -> Option<[u8; 32]> {
         match &self.inner {
             PublicInner::Ed25519(k) => Some(k.to_bytes()),
-            PublicInner::P256(_) => None,
+            PublicInner::P256(..) => None,
         }
     }
 }
@@ -249,6 +247,28 @@ impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({} {})", self.algorithm(), self.id)
     }
+}
+
+/// An `id-ecPublicKey` algorithm identifier must name the P-256 curve (RFC 5480).
+fn require_p256(algorithm: &spki::AlgorithmIdentifierRef<'_>) -> Result<(), String> {
+    match algorithm.parameters_oid() {
+        Ok(OID_P256) => Ok(()),
+        Ok(curve) => Err(format!("EC curve {curve} is not P-256")),
+        Err(_) => Err("EC key without a named curve".to_owned()),
+    }
+}
+
+/// Pairs a P-256 key with its AWS-LC parse (from the canonical SPKI encoding).
+fn p256_inner(key: p256::ecdsa::VerifyingKey) -> Result<PublicInner, KeyError> {
+    let der = key
+        .to_public_key_der()
+        .map_err(|e| KeyError::Internal(e.to_string()))?;
+    let parsed = aws_lc_rs::signature::ParsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+        der.as_bytes(),
+    )
+    .map_err(|e| KeyError::MalformedPublicKey(format!("AWS-LC rejected the P-256 key: {e}")))?;
+    Ok(PublicInner::P256(key, parsed))
 }
 
 fn pem_encode(label: &str, der: &[u8]) -> String {
@@ -286,7 +306,7 @@ impl SigningKey {
     fn from_inner(inner: SecretInner) -> Result<Self, KeyError> {
         let public = PublicKey::from_inner(match &inner {
             SecretInner::Ed25519(k) => PublicInner::Ed25519(k.verifying_key()),
-            SecretInner::P256(k) => PublicInner::P256(*k.verifying_key()),
+            SecretInner::P256(k) => p256_inner(*k.verifying_key())?,
         })?;
         Ok(Self { inner, public })
     }
@@ -348,13 +368,7 @@ impl SigningKey {
                 ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?,
             ),
             OID_EC_PUBLIC_KEY => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map_err(|_| malformed(&"EC key without a named curve"))?;
-                if curve != OID_P256 {
-                    return Err(malformed(&format!("EC curve {curve} is not P-256")));
-                }
+                require_p256(&info.algorithm).map_err(|e| malformed(&e))?;
                 SecretInner::P256(
                     p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?,
                 )

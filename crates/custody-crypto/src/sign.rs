@@ -1,8 +1,7 @@
 //! The [`Signer`] and [`Verifier`] traits and their software implementations.
 
 use ed25519_dalek::Signer as _;
-use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
+use p256::ecdsa::signature::hazmat::PrehashSigner as _;
 use sha2::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update, consts::U64};
 
 use crate::digest::Digest;
@@ -125,6 +124,21 @@ fn p256_signature(bytes: &[u8]) -> Result<p256::ecdsa::Signature, SignatureError
     p256::ecdsa::Signature::from_der(bytes).map_err(|_| SignatureError::Malformed("ecdsa-p256 DER"))
 }
 
+/// ECDSA P-256 over a SHA-256 digest, by AWS-LC: whether the signature verifies. A signature
+/// that is not strict DER is an error (checked first, so it is reported as malformed).
+fn p256_verify_digest(
+    key: &aws_lc_rs::signature::ParsedPublicKey,
+    digest: &Digest,
+    signature: &[u8],
+) -> Result<bool, SignatureError> {
+    p256_signature(signature)?;
+    // The caller checked that `digest` is SHA-256, so the import cannot fail on its length.
+    Ok(
+        aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), &aws_lc_rs::digest::SHA256)
+            .is_ok_and(|d| key.verify_digest_sig(&d, signature).is_ok()),
+    )
+}
+
 impl Verifier for PublicKey {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
         let invalid = || SignatureError::Invalid(self.key_id().to_string());
@@ -133,9 +147,11 @@ impl Verifier for PublicKey {
             PublicInner::Ed25519(k) => k
                 .verify_strict(message, &ed25519_signature(signature)?)
                 .map_err(|_| invalid()),
-            PublicInner::P256(k) => k
-                .verify(message, &p256_signature(signature)?)
-                .map_err(|_| invalid()),
+            PublicInner::P256(_, parsed) => {
+                p256_verify_digest(parsed, &crate::digest::sha256(message), signature)?
+                    .then_some(())
+                    .ok_or_else(invalid)
+            }
         }
     }
 
@@ -147,10 +163,11 @@ impl Verifier for PublicKey {
                 k.verify_prehashed_strict(finished_sha512(digest)?, None, &signature)
                     .map_err(|_| invalid())
             }
-            PublicInner::P256(k) => {
+            PublicInner::P256(_, parsed) => {
                 check_prehash(KeyAlgorithm::EcdsaP256, digest)?;
-                k.verify_prehash(digest.as_bytes(), &p256_signature(signature)?)
-                    .map_err(|_| invalid())
+                p256_verify_digest(parsed, digest, signature)?
+                    .then_some(())
+                    .ok_or_else(invalid)
             }
         }
     }

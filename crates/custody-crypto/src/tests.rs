@@ -163,18 +163,23 @@ fn ed25519_raw_bytes_round_trip() {
     assert!(p256.public_key().ed25519_bytes().is_none());
 }
 
+/// An Ed25519 key from its 32-byte seed, through the RFC 8410 PKCS#8 encoding.
+fn key_from_seed(seed: &[u8]) -> SigningKey {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(seed);
+    let pem = pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::LineEnding::LF, &der).unwrap();
+    SigningKey::from_pkcs8_pem(&pem, None).unwrap()
+}
+
 // RFC 8032 §7.1 TEST 1: secret key, public key and the signature of the empty message.
 #[test]
 fn ed25519_rfc8032_test_1() {
     let secret =
         hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&secret);
-    let pem = pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::LineEnding::LF, &der).unwrap();
-    let key = SigningKey::from_pkcs8_pem(&pem, None).unwrap();
+    let key = key_from_seed(&secret);
     assert_eq!(
         hex::encode(key.public_key().ed25519_bytes().unwrap()),
         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
@@ -192,13 +197,7 @@ fn ed25519_rfc8032_test_1() {
 fn ed25519ph_rfc8032_test_abc() {
     let secret =
         hex::decode("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42").unwrap();
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&secret);
-    let pem = pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::LineEnding::LF, &der).unwrap();
-    let key = SigningKey::from_pkcs8_pem(&pem, None).unwrap();
+    let key = key_from_seed(&secret);
     let sig = key.sign_prehashed(&sha512(b"abc")).unwrap();
     assert_eq!(
         hex::encode(&sig),

@@ -366,8 +366,10 @@ pub enum Rejection {
     #[error("the consistency proof does not verify")]
     InvalidProof(#[source] crate::Error),
 
-    /// The old size is the checkpoint's size but the root hashes differ
-    /// (422 Unprocessable Entity).
+    /// The old size is the checkpoint's size but the root hashes differ: a fork
+    /// (409 Conflict, tlog-witness: "If the old size matches the checkpoint size, the witness
+    /// MUST check that the root hashes are also identical. If they don't match, the witness
+    /// MUST respond with a 409 Conflict").
     #[error(
         "size {size} was cosigned with root {latest_root}, the checkpoint has {checkpoint_root}"
     )]
@@ -388,11 +390,10 @@ impl Rejection {
             Self::MalformedRequest(_) | Self::RollbackRefused { .. } => 400,
             Self::SignatureRejected(_) => 403,
             Self::UnknownOrigin { .. } => 404,
-            Self::Conflict { .. } => 409,
+            Self::Conflict { .. } | Self::RootMismatch { .. } => 409,
             Self::EmptyTreeRootMismatch { .. }
             | Self::UnexpectedProof { .. }
-            | Self::InvalidProof(_)
-            | Self::RootMismatch { .. } => 422,
+            | Self::InvalidProof(_) => 422,
         }
     }
 

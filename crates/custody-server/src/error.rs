@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use custody_app::witness::AddCheckpointError;
 use custody_app::{Code, Error};
 
 /// An error answered to an HTTP client: status from the code, body `{"code","message","hint"}`.
@@ -18,11 +19,16 @@ fn status(code: Code) -> StatusCode {
     match code {
         Code::TokenInvalid => StatusCode::UNAUTHORIZED,
         Code::TokenScopeMissing => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::NotFound | Code::WitnessUnknownLog => StatusCode::NOT_FOUND,
+        Code::WitnessSignatureRejected => StatusCode::FORBIDDEN,
+        Code::WitnessConflict => StatusCode::CONFLICT,
+        Code::WitnessProofInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         Code::LogBusy | Code::LogUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::LogStorage | Code::Internal | Code::ReadFailed | Code::WriteFailed => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        Code::LogStorage
+        | Code::Internal
+        | Code::ReadFailed
+        | Code::WriteFailed
+        | Code::WitnessStateInvalid => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -54,5 +60,34 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// A refused `add-checkpoint` request. A conflict is answered as C2SP tlog-witness requires:
+/// 409, `Content-Type: text/x.tlog.size`, and the latest cosigned size in decimal and a
+/// newline. Everything else is an [`ApiError`] (the spec does not define those bodies).
+#[derive(Debug)]
+pub struct WitnessError(pub AddCheckpointError);
+
+impl From<AddCheckpointError> for WitnessError {
+    fn from(e: AddCheckpointError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for WitnessError {
+    fn into_response(self) -> Response {
+        match self.0.conflict_size() {
+            Some(size) => (
+                StatusCode::CONFLICT,
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    custody_log::witness::CONFLICT_CONTENT_TYPE,
+                )],
+                format!("{size}\n"),
+            )
+                .into_response(),
+            None => ApiError(self.0.into_error()).into_response(),
+        }
     }
 }

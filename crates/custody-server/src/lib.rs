@@ -4,9 +4,13 @@
 //! `POST /api/v2/log/entries` (scoped token required), `GET /api/v2/checkpoint`, and the C2SP
 //! tlog-tiles read API under `GET /api/v2/tile/...`. Every error is a JSON body with a stable
 //! custody code, mapped to an HTTP status in exactly one place ([`ApiError`]).
+//!
+//! [`witness_router`] is a separate server, `custody witness serve`: the C2SP tlog-witness
+//! `POST /add-checkpoint`, whose refusals carry the spec's statuses ([`WitnessError`]).
 
 mod error;
 mod log;
+mod witness;
 
 use std::sync::Arc;
 
@@ -15,8 +19,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use custody_app::log::Log;
 use custody_app::tokens::TokenChecker;
+use custody_app::witness::Witness;
 
-pub use crate::error::ApiError;
+pub use crate::error::{ApiError, WitnessError};
 
 /// What the handlers share.
 pub struct ServerState {
@@ -39,6 +44,16 @@ pub fn router(state: Arc<ServerState>) -> Router {
             custody_formats::rekor::MAX_REQUEST_BYTES,
         ))
         .with_state(state)
+}
+
+/// The router of a C2SP tlog-witness (`custody witness serve`): `POST /add-checkpoint` and
+/// `GET /healthz`. It shares nothing with the log's router.
+pub fn witness_router(witness: Arc<Witness>) -> Router {
+    Router::new()
+        .route("/add-checkpoint", post(witness::add_checkpoint))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(witness::body_limit()))
+        .with_state(witness)
 }
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM, then drains in-flight requests.

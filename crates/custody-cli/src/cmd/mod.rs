@@ -11,6 +11,7 @@ mod sign;
 mod token;
 mod trust_root;
 mod verify;
+mod witness;
 
 use clap::{Parser, Subcommand};
 use custody_app::Result;
@@ -53,6 +54,9 @@ pub(crate) enum Command {
     /// Transparency log tools.
     #[command(subcommand)]
     Log(log::Command),
+    /// Run a transparency log witness (C2SP tlog-witness) and print its key.
+    #[command(subcommand)]
+    Witness(witness::Command),
     /// Print a file's digest (streamed; memory does not grow with the file).
     Digest(digest::Args),
     /// Explain an error code: what it means and what to do.
@@ -70,6 +74,7 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
         Command::Serve(args) => serve::run(args, out),
         Command::Token(cmd) => token::run(cmd, out),
         Command::Log(cmd) => log::run(cmd, out),
+        Command::Witness(cmd) => witness::run(cmd, out),
         Command::Digest(args) => digest::run(args, out),
         Command::Explain(args) => explain::run(args, out),
     }

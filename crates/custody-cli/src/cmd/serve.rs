@@ -75,7 +75,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
                 format!("cannot start the async runtime: {e}"),
             )
         })?;
-    let listen = args.listen.clone();
+    let listen = args.listen;
     let served = Arc::clone(&log);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {

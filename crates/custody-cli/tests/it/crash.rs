@@ -21,10 +21,10 @@ const ROUNDS: usize = 5;
 const SUBMITTERS: usize = 16;
 
 /// Tiles fetched from the server's public read API, as a monitor would.
-struct HttpTiles {
-    url: String,
-    runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
+pub(crate) struct HttpTiles {
+    pub(crate) url: String,
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) http: reqwest::Client,
 }
 
 impl TileSource for HttpTiles {

@@ -154,7 +154,7 @@ fn tampered_or_transplanted_log_evidence_is_refused() {
         .unwrap()
         .to_owned();
     let sig_start = cp.rfind(' ').unwrap() + 1;
-    let mut bytes = cp.clone().into_bytes();
+    let mut bytes = cp.into_bytes();
     bytes[sig_start + 12] = if bytes[sig_start + 12] == b'A' {
         b'B'
     } else {
@@ -176,7 +176,7 @@ fn tampered_or_transplanted_log_evidence_is_refused() {
     );
 
     // A proof for another tree size than the checkpoint's.
-    let mut resized = good.clone();
+    let mut resized = good;
     resized["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["treeSize"] =
         Value::String("7".into());
     s.write("resized.json", resized.to_string().as_bytes());

@@ -151,3 +151,51 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A `custody witness serve` child process on a free loopback port, killed when dropped.
+pub(crate) struct WitnessServer {
+    pub(crate) child: std::process::Child,
+    pub(crate) url: String,
+    /// The witness's cosignature vkey, as it printed it.
+    pub(crate) vkey: String,
+}
+
+impl WitnessServer {
+    /// Starts (or restarts) a witness on data directory `data`, witnessing the log `log_vkey`.
+    pub(crate) fn start(data: &Path, log_vkey: &str) -> Self {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"))
+            .args(["--json", "witness", "serve", "--data"])
+            .arg(data)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                log_vkey,
+                "--name",
+                "witness.custody.test/e2e",
+            ])
+            .env("CUSTODY_PASSPHRASE", PASS)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("witness serve printed {line:?}: {e}"));
+        let url = format!("http://{}", v["listening"].as_str().unwrap());
+        let vkey = v["vkey"].as_str().unwrap().to_owned();
+        Self { child, url, vkey }
+    }
+}
+
+impl Drop for WitnessServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -150,7 +150,7 @@ fn decisions_follow_the_spec_status_codes() {
         (
             "same size, another root",
             decision(Some(head(&t, 8)), 8, &[], verified(8, rewritten)),
-            (422, "RootMismatch"),
+            (409, "RootMismatch"),
         ),
         (
             "same size, a proof",

@@ -212,13 +212,13 @@ fn witnesses_refuse_forks_and_rollbacks() {
     let (status, _) = witness.add_checkpoint(&request(0, Vec::new(), sign(60, root_at(60))), 1);
     assert_eq!(status, 200);
 
-    // A fork: size 60 with another history.
+    // A fork: size 60 with another history (tlog-witness: 409 Conflict).
     let fork = MemoryTree::from_leaf_hashes((0..60u32).map(|i| leaf_hash(&(i + 1).to_be_bytes())));
     assert_eq!(
         witness
             .add_checkpoint(&request(60, Vec::new(), sign(60, fork.root())), 2)
             .0,
-        422
+        409
     );
     // A fork that grows: the proof cannot connect it to what the witness cosigned.
     let bigger_fork =
