@@ -56,6 +56,24 @@ pub fn witness_router(witness: Arc<Witness>) -> Router {
         .with_state(witness)
 }
 
+/// Runs `router` on `listen` in a new multi-threaded runtime until ctrl-c or SIGTERM:
+/// binds, calls `ready` with the bound address (port 0 picks a free one), then serves.
+/// A bind or serve failure is returned as the I/O error it was.
+pub fn run(
+    listen: &str,
+    router: Router,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        ready(listener.local_addr()?);
+        serve(listener, router).await
+    })
+}
+
 /// Serves `router` on `listener` until ctrl-c or SIGTERM, then drains in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(listener, router)

@@ -66,38 +66,19 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         log_id,
     });
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::new(
-                Code::Internal,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    let listen = args.listen;
     let served = Arc::clone(&log);
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
-            Error::new(
-                Code::ListenFailed,
-                format!("cannot listen on {listen}: {e}"),
-            )
-        })?;
-        let addr = listener.local_addr().map_err(|e| {
-            Error::new(
-                Code::ListenFailed,
-                format!("cannot read the listening address: {e}"),
-            )
-        })?;
+    custody_server::run(&args.listen, router(state), |addr| {
         out.info(&format!(
             "custody serve: listening on http://{addr} (log size {})",
             served.published().size
         ));
         out.success("", json!({ "listening": addr.to_string() }));
-        custody_server::serve(listener, router(state))
-            .await
-            .map_err(|e| Error::new(Code::ListenFailed, format!("server error: {e}")))
+    })
+    .map_err(|e| {
+        Error::new(
+            Code::ListenFailed,
+            format!("cannot serve on {}: {e}", args.listen),
+        )
     })?;
     log.shutdown();
     Ok(())

@@ -108,35 +108,16 @@ fn serve(args: ServeArgs, out: &Output) -> Result<()> {
     let witness = Arc::new(Witness::open(&dir, cosigner, logs)?);
     let vkey = witness.verifier().to_string();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::new(
-                Code::Internal,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    let listen = args.listen;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
-            Error::new(
-                Code::ListenFailed,
-                format!("cannot listen on {listen}: {e}"),
-            )
-        })?;
-        let addr = listener.local_addr().map_err(|e| {
-            Error::new(
-                Code::ListenFailed,
-                format!("cannot read the listening address: {e}"),
-            )
-        })?;
+    custody_server::run(&args.listen, witness_router(witness), |addr| {
         out.info(&format!(
             "custody witness serve: listening on http://{addr}\n  witness vkey: {vkey}"
         ));
         out.success("", json!({ "listening": addr.to_string(), "vkey": vkey }));
-        custody_server::serve(listener, witness_router(witness))
-            .await
-            .map_err(|e| Error::new(Code::ListenFailed, format!("server error: {e}")))
+    })
+    .map_err(|e| {
+        Error::new(
+            Code::ListenFailed,
+            format!("cannot serve on {}: {e}", args.listen),
+        )
     })
 }

@@ -80,7 +80,7 @@ fn monitor_lists_new_entries_signed_by_watched_keys() {
 }
 
 #[test]
-fn monitor_refuses_a_state_file_signed_by_another_key() {
+fn monitor_refuses_a_malformed_state_file() {
     let log = Log::start();
     log.s.write("state.cp", b"not a checkpoint\n");
     log.s
@@ -186,4 +186,35 @@ fn monitor_refuses_a_split_view_and_a_rollback() {
     let v = log.s.ok(&monitor_args(&log, "state.cp", &["watched.pub"]));
     assert_eq!(v["size"], 3);
     assert_eq!(v["matches"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn monitor_without_once_polls_and_reports_each_new_checkpoint() {
+    use std::io::BufRead as _;
+
+    let log = Log::start();
+    log.s.key("watched", "ecdsa-p256");
+    log.sign("a.tar", "watched.key");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"))
+        .current_dir(log.s.dir.path())
+        .args(["--json", "log", "monitor", "--log", &log.server.url])
+        .args(["--vkey", &log.vkey, "--state", "state.cp"])
+        .args(["--watch", "watched.pub", "--interval", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next =
+        || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    let first = next();
+    assert_eq!(first["firstRun"], true);
+    assert_eq!(first["size"], 1);
+    let index = log.sign("b.tar", "watched.key");
+    let second = next();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(second["firstRun"], false);
+    assert_eq!(second["previousSize"], 1);
+    assert_eq!(second["matches"][0]["index"], index);
 }
