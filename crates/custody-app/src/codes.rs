@@ -127,6 +127,9 @@ codes! {
     WitnessProofInvalid = 1027, "witness: checkpoint not consistent",
         "A witness refused to cosign a checkpoint that it cannot prove consistent with the latest checkpoint it cosigned for the log: the consistency proof does not verify, a proof was sent from size 0, an empty tree has the wrong root, or the same size has another root. A log that produced it may have forked.",
         "Send a consistency proof from the witness's size to the checkpoint's size computed from the log's own tree. If the log cannot, treat the log as misbehaving.";
+    WitnessQuorumMissing = 1028, "log checkpoint lacks witness cosignatures",
+        "The trust root requires a number of independent witnesses to have cosigned the log checkpoint that proves inclusion, and fewer valid cosignatures from its witness keys are present: the log may be showing this client a view nobody else sees.",
+        "Re-log the signature with a log that collects cosignatures from the trust root's witnesses (custody serve --witness-url/--witness-vkey), or fetch a witnessed checkpoint.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";

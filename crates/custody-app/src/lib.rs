@@ -19,6 +19,7 @@ pub mod tokens;
 pub mod trust;
 pub mod verify;
 pub mod witness;
+pub mod witnessing;
 
 pub use crate::codes::{Code, markdown as errors_markdown};
 pub use crate::error::{Document, Error, Result};

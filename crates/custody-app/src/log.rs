@@ -123,6 +123,21 @@ impl Log {
         signer: Box<dyn CheckpointSigner>,
         config: SequencerConfig,
     ) -> Result<Self> {
+        Self::open_witnessed(path, signer, config, Vec::new())
+    }
+
+    /// [`Self::open`], asking `witnesses` to cosign every new checkpoint before it is published.
+    pub fn open_witnessed(
+        path: &Path,
+        signer: Box<dyn CheckpointSigner>,
+        config: SequencerConfig,
+        witnesses: Vec<crate::witnessing::WitnessEndpoint>,
+    ) -> Result<Self> {
+        let witnessing = if witnesses.is_empty() {
+            None
+        } else {
+            Some(crate::witnessing::Witnessing::new(witnesses)?)
+        };
         let mut store = SqliteLogStore::open(path).map_err(storage)?;
         let state = State::load(&mut store, signer.as_ref())?;
         let published = Arc::new(RwLock::new(state.published.clone()));
@@ -135,6 +150,7 @@ impl Log {
             })
             .collect::<Result<Vec<_>>>()?;
         let sequencer = Sequencer {
+            witnessing,
             store,
             state,
             signer,
@@ -336,6 +352,7 @@ impl State {
 }
 
 struct Sequencer {
+    witnessing: Option<crate::witnessing::Witnessing>,
     store: SqliteLogStore,
     state: State,
     signer: Box<dyn CheckpointSigner>,
@@ -432,7 +449,7 @@ impl Sequencer {
             .map(|(t, h)| (t, encode_tile(&h)))
             .collect();
         let root = self.state.integrator.root();
-        let note: Arc<str> = if size == start {
+        let mut note: Arc<str> = if size == start {
             Arc::clone(&self.state.published.note)
         } else {
             let note =
@@ -446,6 +463,15 @@ impl Sequencer {
         };
         if size != start {
             self.store.commit(&batch).map_err(storage)?;
+            // Witnesses cosign only what is durably committed; their cosignatures are then
+            // stored with the checkpoint (best effort: the log-signed note is already durable).
+            if let Some(witnessing) = &mut self.witnessing {
+                let cosigned = witnessing.cosign(&note, &MemoTree::new(&self.store, size));
+                if *cosigned != *note {
+                    let _ = self.store.set_checkpoint_note(size, &cosigned);
+                    note = cosigned.into();
+                }
+            }
             let published = Published {
                 size,
                 root,

@@ -7,7 +7,8 @@ use custody_formats::rekor::{API_VERSION, HashedRekord, KIND};
 use custody_formats::trust_root::{Role, TrustRoot};
 use custody_formats::{Limits, Verified};
 use custody_log::checkpoint::SignedCheckpoint;
-use custody_log::note::{KeyName, NoteVerifier};
+use custody_log::cosignature::WitnessPolicy;
+use custody_log::note::{KeyName, NoteVerifier, SignatureType};
 use custody_log::{Hash, LeafIndex, TreeSize, leaf_hash, proof};
 use time::OffsetDateTime;
 
@@ -53,6 +54,17 @@ fn log_verifiers(root: &Verified<TrustRoot>, now: OffsetDateTime) -> Vec<NoteVer
         .collect()
 }
 
+/// The trust root's usable witness keys, as cosignature verifiers.
+fn witness_verifiers(root: &Verified<TrustRoot>, now: OffsetDateTime) -> Vec<NoteVerifier> {
+    root.keys_with_role(Role::Witness)
+        .filter(|k| k.check_usable_at(now).is_ok())
+        .filter_map(|k| {
+            let name = KeyName::new(k.name()?).ok()?;
+            NoteVerifier::new(name, SignatureType::CosignatureV1, k.key().clone()).ok()
+        })
+        .collect()
+}
+
 /// When the trust root names a log, the bundle must prove the signature is in it: returns the
 /// entry's index. When it names none, returns `None` (nothing to check).
 pub fn check_inclusion(
@@ -74,9 +86,20 @@ pub fn check_inclusion(
     let expected = expected_record(bundle, key)?
         .canonical_entry()
         .map_err(|e| Error::new(Code::Internal, e.to_string()))?;
+    let witnesses = match root.witness_threshold() {
+        0 => None,
+        n => Some(
+            WitnessPolicy::new(witness_verifiers(root, now), n as usize).map_err(|e| {
+                Error::new(
+                    Code::WitnessQuorumMissing,
+                    format!("the trust root's witness policy is unusable: {e}"),
+                )
+            })?,
+        ),
+    };
     let mut last = None;
     for entry in bundle.tlog_entries() {
-        match check_entry(entry, &expected, &verifiers) {
+        match check_entry(entry, &expected, &verifiers, witnesses.as_ref()) {
             Ok(index) => return Ok(Some(index)),
             Err(e) => last = Some(e),
         }
@@ -84,7 +107,12 @@ pub fn check_inclusion(
     Err(last.unwrap_or_else(|| Error::new(Code::LogInclusionMissing, "no transparency-log entry")))
 }
 
-fn check_entry(entry: &TlogEntry, expected: &[u8], verifiers: &[NoteVerifier]) -> Result<u64> {
+fn check_entry(
+    entry: &TlogEntry,
+    expected: &[u8],
+    verifiers: &[NoteVerifier],
+    witnesses: Option<&WitnessPolicy>,
+) -> Result<u64> {
     let invalid = |why: String| Error::new(Code::LogProofInvalid, why);
     if entry.kind != KIND || entry.version != API_VERSION {
         return Err(invalid(format!(
@@ -113,6 +141,17 @@ fn check_entry(entry: &TlogEntry, expected: &[u8], verifiers: &[NoteVerifier]) -
                 "the checkpoint is not signed by the trust root's log key: {e}"
             ))
         })?;
+    if let Some(policy) = witnesses {
+        policy.check(&checkpoint).map_err(|e| {
+            Error::new(
+                Code::WitnessQuorumMissing,
+                format!(
+                    "the checkpoint of size {} is not cosigned by enough witnesses: {e}",
+                    checkpoint.size()
+                ),
+            )
+        })?;
+    }
     let root =
         Hash::try_from(p.root_hash.as_slice()).map_err(|_| invalid("bad root hash".into()))?;
     // The size and root come from the signed checkpoint; the proof's copies must agree.

@@ -77,6 +77,8 @@ pub struct NewKey {
     pub role: Role,
     /// Optional end of its validity window.
     pub valid_until: Option<OffsetDateTime>,
+    /// Its signed-note key name (log and witness keys).
+    pub name: Option<String>,
 }
 
 /// The settings of a new trust root version.
@@ -87,6 +89,8 @@ pub struct NewTrustRoot {
     pub root_threshold: Option<u32>,
     /// How long the new version is valid.
     pub valid_for: Duration,
+    /// Witness cosignatures required on log checkpoints; `None` keeps the previous value (or 0).
+    pub witness_threshold: Option<u32>,
 }
 
 /// Builds a new, unsigned trust root: version 1, or the successor of `previous` (its keys
@@ -133,12 +137,19 @@ pub fn build_trust_root(
         None => (1, settings.root_threshold.unwrap_or(1)),
     };
     for k in settings.keys {
-        keys.push(
-            TrustedKey::new(k.key, k.role, now, k.valid_until, None)
-                .map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?,
-        );
+        let key = TrustedKey::new(k.key, k.role, now, k.valid_until, None).and_then(|key| match &k
+            .name
+        {
+            Some(name) => key.with_name(name),
+            None => Ok(key),
+        });
+        keys.push(key.map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?);
     }
+    let witness_threshold = settings
+        .witness_threshold
+        .unwrap_or_else(|| previous.map_or(0, |p| p.body().witness_threshold()));
     let body = TrustRootBody::new(version, now + settings.valid_for, threshold, keys)
+        .and_then(|b| b.with_witness_threshold(witness_threshold))
         .map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?;
     Ok(SignedTrustRoot::new(body))
 }

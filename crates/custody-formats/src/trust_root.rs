@@ -283,6 +283,7 @@ pub struct TrustRootBody {
     expires: OffsetDateTime,
     root_threshold: u32,
     keys: Vec<TrustedKey>,
+    witness_threshold: u32,
 }
 
 impl TrustRootBody {
@@ -327,7 +328,36 @@ impl TrustRootBody {
             expires,
             root_threshold,
             keys,
+            witness_threshold: 0,
         })
+    }
+
+    /// Requires `threshold` distinct witnesses (keys of role `witness` with a name) to have
+    /// cosigned a log checkpoint before a signature logged under it is accepted. Zero (the
+    /// default) requires none and is not written to the document.
+    pub fn with_witness_threshold(self, threshold: u32) -> Result<Self, Error> {
+        let witnesses = self
+            .keys
+            .iter()
+            .filter(|k| k.role == Role::Witness && k.name.is_some())
+            .count();
+        if witnesses < threshold as usize {
+            return Err(Error::invalid(
+                "signed.witnessThreshold",
+                format!(
+                    "{threshold} witness cosignatures are required, but only {witnesses} named witness keys are listed"
+                ),
+            ));
+        }
+        Ok(Self {
+            witness_threshold: threshold,
+            ..self
+        })
+    }
+
+    /// How many distinct witnesses must have cosigned a log checkpoint (0: none).
+    pub fn witness_threshold(&self) -> u32 {
+        self.witness_threshold
     }
 
     /// The version number; each successor has the next one.
@@ -361,6 +391,9 @@ impl TrustRootBody {
         out.insert("version".into(), self.version.into());
         out.insert("expires".into(), format_time(self.expires).into());
         out.insert("rootThreshold".into(), self.root_threshold.into());
+        if self.witness_threshold > 0 {
+            out.insert("witnessThreshold".into(), self.witness_threshold.into());
+        }
         out.insert(
             "keys".into(),
             Value::Array(self.keys.iter().map(TrustedKey::to_value).collect()),
@@ -681,6 +714,11 @@ impl TrustRoot {
         self.body.root_threshold
     }
 
+    /// How many distinct witnesses must have cosigned a log checkpoint (0: none).
+    pub fn witness_threshold(&self) -> u32 {
+        self.body.witness_threshold
+    }
+
     /// The whole body.
     pub fn body(&self) -> &TrustRootBody {
         &self.body
@@ -688,7 +726,14 @@ impl TrustRoot {
 }
 
 fn read_body(signed: &Obj<'_>) -> Result<TrustRootBody, Error> {
-    signed.deny_unknown(&["_type", "version", "expires", "rootThreshold", "keys"])?;
+    signed.deny_unknown(&[
+        "_type",
+        "version",
+        "expires",
+        "rootThreshold",
+        "witnessThreshold",
+        "keys",
+    ])?;
     let root_type = signed.req_str("_type")?;
     if root_type != TRUST_ROOT_TYPE_V1 {
         return Err(Error::invalid(
@@ -710,7 +755,21 @@ fn read_body(signed: &Obj<'_>) -> Result<TrustRootBody, Error> {
         .iter()
         .map(read_key)
         .collect::<Result<Vec<_>, Error>>()?;
-    TrustRootBody::new(version, expires, root_threshold, keys)
+    let witness_threshold = match signed.get("witnessThreshold") {
+        None => 0,
+        Some(_) => match u32::try_from(signed.req_u64("witnessThreshold")?) {
+            // Zero is written by omission, so an explicit 0 is not canonical for us: refuse it.
+            Ok(0) | Err(_) => {
+                return Err(Error::invalid(
+                    signed.path("witnessThreshold"),
+                    "must be 1 or more when present",
+                ));
+            }
+            Ok(n) => n,
+        },
+    };
+    TrustRootBody::new(version, expires, root_threshold, keys)?
+        .with_witness_threshold(witness_threshold)
 }
 
 fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {

@@ -144,6 +144,16 @@ impl SqliteLogStore {
         Ok(())
     }
 
+    /// Replaces the stored note of the checkpoint of size `size` (to add witness cosignatures);
+    /// does nothing if the stored checkpoint has another size.
+    pub fn set_checkpoint_note(&mut self, size: TreeSize, note: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE log_checkpoint SET note = ?2 WHERE id = 1 AND size = ?1",
+            params![to_i64(size.get())?, note],
+        )?;
+        Ok(())
+    }
+
     /// The index of a leaf already in the log, by its leaf hash.
     pub fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>, Error> {
         let mut stmt = self

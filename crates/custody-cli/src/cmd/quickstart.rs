@@ -125,15 +125,18 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
                 key: load_public_key(&root_key.public_path)?,
                 role: Role::Root,
                 valid_until: None,
+                name: None,
             },
             NewKey {
                 key: load_public_key(&release_key.public_path)?,
                 role: Role::Release,
                 valid_until: None,
+                name: None,
             },
         ],
         root_threshold: Some(1),
         valid_for: Duration::days(365),
+        witness_threshold: None,
     };
     let mut root_doc = build_trust_root(None, settings, &[], &[], now)?;
     let root_signer = unlock(&root_key.private_path)?;

@@ -28,9 +28,45 @@ pub(crate) struct Args {
     /// On first start, write the server's private keys unencrypted (for keys held elsewhere).
     #[arg(long)]
     no_passphrase: bool,
+    /// A witness to ask for cosignatures on every checkpoint (repeatable; pairs with
+    /// --witness-vkey in order).
+    #[arg(long = "witness-url", value_name = "URL")]
+    witness_urls: Vec<String>,
+    /// The cosignature vkey of the witness at the same position in --witness-url.
+    #[arg(long = "witness-vkey", value_name = "VKEY")]
+    witness_vkeys: Vec<String>,
+}
+
+fn witnesses(args: &Args) -> Result<Vec<custody_app::witnessing::WitnessEndpoint>> {
+    if args.witness_urls.len() != args.witness_vkeys.len() {
+        return Err(Error::new(
+            Code::Usage,
+            "give one --witness-vkey for each --witness-url",
+        ));
+    }
+    args.witness_urls
+        .iter()
+        .zip(&args.witness_vkeys)
+        .map(|(url, vkey)| {
+            let verifier: custody_log::note::NoteVerifier = vkey
+                .parse()
+                .map_err(|e| Error::new(Code::InvalidArgument, format!("--witness-vkey: {e}")))?;
+            if verifier.signature_type() != custody_log::note::SignatureType::CosignatureV1 {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    "--witness-vkey takes a cosignature vkey (from 'custody witness vkey')",
+                ));
+            }
+            Ok(custody_app::witnessing::WitnessEndpoint {
+                url: url.clone(),
+                verifier,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
+    let witnesses = witnesses(&args)?;
     let dir = DataDir::new(&args.data);
     if !dir.exists() {
         let protection = if args.no_passphrase {
@@ -54,10 +90,11 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let log_id = sha256(signer.verifier().public_key().spki_der())
         .as_bytes()
         .to_vec();
-    let log = Arc::new(Log::open(
+    let log = Arc::new(Log::open_witnessed(
         &dir.database(),
         Box::new(signer),
         SequencerConfig::default(),
+        witnesses,
     )?);
     let tokens = TokenChecker::open(&dir.database())?;
     let state = Arc::new(ServerState {

@@ -37,6 +37,13 @@ pub(crate) struct InitArgs {
     /// Another key with its role, as ROLE=PUB (repeatable), e.g. build=build.pub.
     #[arg(long = "key", value_name = "ROLE=PUB")]
     keys: Vec<String>,
+    /// A witness, as its cosignature vkey from 'custody witness vkey' (repeatable).
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
+    /// How many distinct witnesses must cosign a log checkpoint for a logged signature to be
+    /// accepted [default: 0, or the previous version's].
+    #[arg(long)]
+    witness_threshold: Option<u32>,
     /// How many distinct root keys must sign [default: 1, or the previous version's].
     #[arg(long)]
     threshold: Option<u32>,
@@ -125,6 +132,7 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
             key: custody_app::keys::load_public_key(path)?,
             role: Role::Root,
             valid_until: None,
+            name: None,
         });
     }
     for spec in &args.keys {
@@ -141,6 +149,24 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
             key: custody_app::keys::load_public_key(std::path::Path::new(path))?,
             role,
             valid_until: None,
+            name: None,
+        });
+    }
+    for vkey in &args.witnesses {
+        let verifier: custody_log::note::NoteVerifier = vkey
+            .parse()
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("--witness: {e}")))?;
+        if verifier.signature_type() != custody_log::note::SignatureType::CosignatureV1 {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "--witness takes a cosignature vkey (from 'custody witness vkey')",
+            ));
+        }
+        keys.push(NewKey {
+            key: verifier.public_key().clone(),
+            role: Role::Witness,
+            valid_until: None,
+            name: Some(verifier.name().as_str().to_owned()),
         });
     }
     let previous = args.from.as_deref().map(read_trust_root).transpose()?;
@@ -164,6 +190,7 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
         keys,
         root_threshold: args.threshold,
         valid_for: Duration::days(i64::from(args.expires_days)),
+        witness_threshold: args.witness_threshold,
     };
     let root = build_trust_root(previous.as_ref(), settings, &remove, &revoke, super::now())?;
     write_trust_root(&args.out, &root, Overwrite::Refuse)?;

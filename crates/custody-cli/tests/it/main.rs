@@ -12,3 +12,4 @@ mod support;
 mod trust_root;
 mod usage;
 mod witness;
+mod witnessed;

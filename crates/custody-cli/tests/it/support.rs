@@ -112,6 +112,11 @@ pub(crate) struct Server {
 impl Server {
     /// Starts (or restarts) the server on data directory `data`.
     pub(crate) fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Self::start`] with extra `custody serve` arguments.
+    pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Self {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"))
             .args(["--json", "serve", "--data"])
@@ -122,6 +127,7 @@ impl Server {
                 "--origin",
                 "log.custody.test/e2e",
             ])
+            .args(extra)
             .env("CUSTODY_PASSPHRASE", PASS)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
