@@ -12,15 +12,16 @@
 //! - A leaf already in the log is not appended again: its submitter gets the existing index.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use custody_log::integrate::{Integrator, MemoTree, encode_tile, push_bundle_entry, split_bundle};
+use custody_log::store::{LogBatch, LogStore, StoredCheckpoint};
 use custody_log::tile::FULL_TILE_WIDTH;
 use custody_log::{Hash, LeafIndex, TreeSize, leaf_hash, proof};
-use custody_store::{LogBatch, SqliteLogStore, StoredCheckpoint};
+use custody_store::SqliteLogStore;
 use tokio::sync::oneshot;
 
 use crate::codes::Code;
@@ -96,6 +97,9 @@ pub struct Published {
     pub note: Arc<str>,
 }
 
+/// Opens the sequencer's store (at start, and again after a failed commit).
+pub type StoreOpener = Box<dyn Fn() -> Result<Box<dyn LogStore>> + Send>;
+
 struct Job {
     entry: Vec<u8>,
     leaf: Hash,
@@ -106,7 +110,7 @@ struct Job {
 pub struct Log {
     sender: Mutex<Option<SyncSender<Job>>>,
     published: Arc<RwLock<Published>>,
-    readers: Vec<Mutex<SqliteLogStore>>,
+    readers: Vec<Mutex<Box<dyn LogStore>>>,
     next_reader: std::sync::atomic::AtomicUsize,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -126,9 +130,34 @@ impl Log {
         Self::open_witnessed(path, signer, config, Vec::new())
     }
 
-    /// [`Self::open`], asking `witnesses` to cosign every new checkpoint before it is published.
+    /// [`Self::open`] on the embedded SQLite store, asking `witnesses` to cosign every new
+    /// checkpoint before it is published.
     pub fn open_witnessed(
         path: &Path,
+        signer: Box<dyn CheckpointSigner>,
+        config: SequencerConfig,
+        witnesses: Vec<crate::witnessing::WitnessEndpoint>,
+    ) -> Result<Self> {
+        let writer_path = path.to_path_buf();
+        let opener: StoreOpener = Box::new(move || {
+            SqliteLogStore::open(&writer_path)
+                .map(|s| Box::new(s) as Box<dyn LogStore>)
+                .map_err(storage)
+        });
+        let reader_path = path.to_path_buf();
+        let open_reader = move || {
+            SqliteLogStore::open_read_only(&reader_path)
+                .map(|s| Box::new(s) as Box<dyn LogStore>)
+                .map_err(storage)
+        };
+        Self::start(opener, &open_reader, signer, config, witnesses)
+    }
+
+    /// Starts a log over any [`LogStore`]: `opener` opens the writer (again after a failed
+    /// commit), `open_reader` opens each of `config.readers` connections for tile reads.
+    pub fn start(
+        opener: StoreOpener,
+        open_reader: &dyn Fn() -> Result<Box<dyn LogStore>>,
         signer: Box<dyn CheckpointSigner>,
         config: SequencerConfig,
         witnesses: Vec<crate::witnessing::WitnessEndpoint>,
@@ -138,25 +167,21 @@ impl Log {
         } else {
             Some(crate::witnessing::Witnessing::new(witnesses)?)
         };
-        let mut store = SqliteLogStore::open(path).map_err(storage)?;
-        let state = State::load(&mut store, signer.as_ref())?;
+        let mut store = opener()?;
+        let state = State::load(store.as_mut(), signer.as_ref())?;
         let published = Arc::new(RwLock::new(state.published.clone()));
         let (sender, receiver) = sync_channel(config.queue.max(1));
         let readers = (0..config.readers.max(1))
-            .map(|_| {
-                SqliteLogStore::open_read_only(path)
-                    .map(Mutex::new)
-                    .map_err(storage)
-            })
+            .map(|_| open_reader().map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         let sequencer = Sequencer {
             witnessing,
             store,
+            opener,
             state,
             signer,
             published: Arc::clone(&published),
             max_batch: config.max_batch.max(1),
-            path: path.to_path_buf(),
         };
         let thread = std::thread::Builder::new()
             .name("custody-sequencer".into())
@@ -210,7 +235,7 @@ impl Log {
         }
     }
 
-    fn reader(&self) -> Result<std::sync::MutexGuard<'_, SqliteLogStore>> {
+    fn reader(&self) -> Result<std::sync::MutexGuard<'_, Box<dyn LogStore>>> {
         let i = self
             .next_reader
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -232,7 +257,7 @@ impl Log {
         if end.is_none_or(|end| end > available) {
             return Ok(None);
         }
-        let data = self.reader()?.tile(level, index).map_err(storage)?;
+        let data = self.reader()?.tile_bytes(level, index).map_err(storage)?;
         Ok(data.and_then(|mut d| {
             let len = usize::from(width) * Hash::LEN;
             (d.len() >= len).then(|| {
@@ -251,7 +276,7 @@ impl Log {
         if end.is_none_or(|end| end > size) {
             return Ok(None);
         }
-        let Some(data) = self.reader()?.bundle(index).map_err(storage)? else {
+        let Some(data) = self.reader()?.bundle_bytes(index).map_err(storage)? else {
             return Ok(None);
         };
         let entries = split_bundle(&data).map_err(storage)?;
@@ -289,7 +314,7 @@ struct State {
 }
 
 impl State {
-    fn load(store: &mut SqliteLogStore, signer: &dyn CheckpointSigner) -> Result<Self> {
+    fn load(store: &mut dyn LogStore, signer: &dyn CheckpointSigner) -> Result<Self> {
         match store.checkpoint().map_err(storage)? {
             None => {
                 let integrator = Integrator::new();
@@ -319,12 +344,12 @@ impl State {
                 })
             }
             Some(cp) => {
-                let integrator = Integrator::resume(store, cp.size).map_err(storage)?;
+                let integrator = Integrator::resume(&*store, cp.size).map_err(storage)?;
                 let bundle_count = cp.size.get() % BUNDLE_WIDTH;
                 let mut bundle = Vec::new();
                 if bundle_count > 0 {
                     let data = store
-                        .bundle(cp.size.get() / BUNDLE_WIDTH)
+                        .bundle_bytes(cp.size.get() / BUNDLE_WIDTH)
                         .map_err(storage)?
                         .ok_or_else(|| storage("the partial entry bundle is missing"))?;
                     for e in split_bundle(&data)
@@ -353,12 +378,12 @@ impl State {
 
 struct Sequencer {
     witnessing: Option<crate::witnessing::Witnessing>,
-    store: SqliteLogStore,
+    store: Box<dyn LogStore>,
+    opener: StoreOpener,
     state: State,
     signer: Box<dyn CheckpointSigner>,
     published: Arc<RwLock<Published>>,
     max_batch: usize,
-    path: PathBuf,
 }
 
 impl Sequencer {
@@ -393,8 +418,8 @@ impl Sequencer {
     }
 
     fn reload(&mut self) -> Result<()> {
-        self.store = SqliteLogStore::open(&self.path).map_err(storage)?;
-        self.state = State::load(&mut self.store, self.signer.as_ref())?;
+        self.store = (self.opener)()?;
+        self.state = State::load(self.store.as_mut(), self.signer.as_ref())?;
         Ok(())
     }
 
@@ -466,7 +491,7 @@ impl Sequencer {
             // Witnesses cosign only what is durably committed; their cosignatures are then
             // stored with the checkpoint (best effort: the log-signed note is already durable).
             if let Some(witnessing) = &mut self.witnessing {
-                let cosigned = witnessing.cosign(&note, &MemoTree::new(&self.store, size));
+                let cosigned = witnessing.cosign(&note, &MemoTree::new(&*self.store, size));
                 if *cosigned != *note {
                     let _ = self.store.set_checkpoint_note(size, &cosigned);
                     note = cosigned.into();
@@ -482,7 +507,7 @@ impl Sequencer {
                 *p = published;
             }
         }
-        let tree = MemoTree::new(&self.store, size);
+        let tree = MemoTree::new(&*self.store, size);
         assigned
             .into_iter()
             .map(|(index, duplicate)| {

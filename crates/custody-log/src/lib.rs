@@ -82,6 +82,7 @@ pub mod hash;
 pub mod integrate;
 pub mod note;
 pub mod proof;
+pub mod store;
 pub mod tile;
 mod tree;
 pub mod witness;

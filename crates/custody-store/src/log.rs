@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use custody_log::integrate::{TileSource, decode_tile};
+use custody_log::store::LogStore;
 use custody_log::tile::Tile;
 use custody_log::{Hash, TreeSize};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -31,27 +32,7 @@ CREATE TABLE IF NOT EXISTS log_checkpoint (
 );
 ";
 
-/// The latest published checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredCheckpoint {
-    /// Its tree size.
-    pub size: TreeSize,
-    /// The signed note text.
-    pub note: String,
-}
-
-/// Everything one sequencing step writes, committed atomically.
-#[derive(Debug, Default)]
-pub struct LogBatch {
-    /// Tiles that changed, with their full current contents (tile bytes).
-    pub tiles: Vec<(Tile, Vec<u8>)>,
-    /// Entry bundles that changed, by bundle index, with their full current contents.
-    pub bundles: Vec<(u64, Vec<u8>)>,
-    /// New leaves' hashes and indexes, for de-duplication.
-    pub leaves: Vec<(Hash, u64)>,
-    /// The checkpoint that publishes the batch.
-    pub checkpoint: Option<StoredCheckpoint>,
-}
+pub use custody_log::store::{LogBatch, StoredCheckpoint};
 
 /// The log's tables in a SQLite database (WAL mode, `synchronous = FULL`).
 pub struct SqliteLogStore {
@@ -202,4 +183,38 @@ impl TileSource for SqliteLogStore {
 
 fn to_i64(v: u64) -> Result<i64, Error> {
     i64::try_from(v).map_err(|_| Error::Corrupt(format!("{v} does not fit a SQLite integer")))
+}
+
+fn storage(e: Error) -> custody_log::Error {
+    custody_log::Error::Storage(Box::new(e))
+}
+
+impl LogStore for SqliteLogStore {
+    fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, custody_log::Error> {
+        Self::checkpoint(self).map_err(storage)
+    }
+
+    fn commit(&mut self, batch: &LogBatch) -> Result<(), custody_log::Error> {
+        Self::commit(self, batch).map_err(storage)
+    }
+
+    fn set_checkpoint_note(
+        &mut self,
+        size: TreeSize,
+        note: &str,
+    ) -> Result<(), custody_log::Error> {
+        Self::set_checkpoint_note(self, size, note).map_err(storage)
+    }
+
+    fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>, custody_log::Error> {
+        Self::leaf_index(self, leaf_hash).map_err(storage)
+    }
+
+    fn tile_bytes(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, custody_log::Error> {
+        self.tile(level, index).map_err(storage)
+    }
+
+    fn bundle_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, custody_log::Error> {
+        self.bundle(index).map_err(storage)
+    }
 }
