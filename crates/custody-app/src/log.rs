@@ -97,6 +97,55 @@ pub struct Published {
     pub note: Arc<str>,
 }
 
+/// Full tiles and full entry bundles never change, so the read path keeps recently read ones
+/// in memory, bounded in bytes (oldest inserted evicted first).
+struct ImmutableCache {
+    limit: usize,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    bytes: usize,
+    map: HashMap<CacheKey, Arc<[u8]>>,
+    order: std::collections::VecDeque<CacheKey>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum CacheKey {
+    Tile(u8, u64),
+    Bundle(u64),
+}
+
+impl ImmutableCache {
+    fn get(&self, key: CacheKey) -> Option<Arc<[u8]>> {
+        self.inner.lock().ok()?.map.get(&key).cloned()
+    }
+
+    fn insert(&self, key: CacheKey, data: &[u8]) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.map.contains_key(&key) || data.len() > self.limit {
+            return;
+        }
+        while inner.bytes + data.len() > self.limit {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = inner.map.remove(&old) {
+                inner.bytes -= v.len();
+            }
+        }
+        inner.bytes += data.len();
+        inner.map.insert(key, Arc::from(data));
+        inner.order.push_back(key);
+    }
+}
+
+/// Bytes of full tiles and bundles kept in memory for reads.
+const READ_CACHE_BYTES: usize = 64 << 20;
+
 /// Opens the sequencer's store (at start, and again after a failed commit).
 pub type StoreOpener = Box<dyn Fn() -> Result<Box<dyn LogStore>> + Send>;
 
@@ -113,6 +162,7 @@ pub struct Log {
     readers: Vec<Mutex<Box<dyn LogStore>>>,
     next_reader: std::sync::atomic::AtomicUsize,
     thread: Mutex<Option<JoinHandle<()>>>,
+    cache: ImmutableCache,
 }
 
 fn storage(e: impl std::fmt::Display) -> Error {
@@ -193,6 +243,10 @@ impl Log {
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             thread: Mutex::new(Some(thread)),
+            cache: ImmutableCache {
+                limit: READ_CACHE_BYTES,
+                inner: Mutex::new(CacheInner::default()),
+            },
         })
     }
 
@@ -257,9 +311,19 @@ impl Log {
         if end.is_none_or(|end| end > available) {
             return Ok(None);
         }
+        let len = usize::from(width) * Hash::LEN;
+        let key = CacheKey::Tile(level, index);
+        if let Some(full) = self.cache.get(key) {
+            return Ok(full.get(..len).map(<[u8]>::to_vec));
+        }
         let data = self.reader()?.tile_bytes(level, index).map_err(storage)?;
+        if let Some(d) = data
+            .as_ref()
+            .filter(|d| d.len() == usize::from(FULL_TILE_WIDTH) * Hash::LEN)
+        {
+            self.cache.insert(key, d);
+        }
         Ok(data.and_then(|mut d| {
-            let len = usize::from(width) * Hash::LEN;
             (d.len() >= len).then(|| {
                 d.truncate(len);
                 d
@@ -276,9 +340,23 @@ impl Log {
         if end.is_none_or(|end| end > size) {
             return Ok(None);
         }
-        let Some(data) = self.reader()?.bundle_bytes(index).map_err(storage)? else {
-            return Ok(None);
+        let key = CacheKey::Bundle(index);
+        let data: Arc<[u8]> = match self.cache.get(key) {
+            Some(full) => full,
+            None => {
+                let Some(data) = self.reader()?.bundle_bytes(index).map_err(storage)? else {
+                    return Ok(None);
+                };
+                let data: Arc<[u8]> = Arc::from(data);
+                if split_bundle(&data).map_err(storage)?.len() == usize::from(FULL_TILE_WIDTH) {
+                    self.cache.insert(key, &data);
+                }
+                data
+            }
         };
+        if width == FULL_TILE_WIDTH {
+            return Ok(Some(data.to_vec()));
+        }
         let entries = split_bundle(&data).map_err(storage)?;
         let mut out = Vec::new();
         for e in entries.iter().take(usize::from(width)) {

@@ -103,6 +103,23 @@ fn concurrent_submissions_are_logged_once_with_valid_proofs() {
     let bundle = log.bundle(2, 88).unwrap().unwrap();
     assert_eq!(split_bundle(&bundle).unwrap().len(), 88);
     assert!(log.bundle(2, 89).unwrap().is_none());
+    // Second reads come from the in-memory cache of immutable full tiles and bundles, and
+    // must equal the first, at every width.
+    let first = log.tile(0, 1, 256).unwrap().unwrap();
+    assert_eq!(log.tile(0, 1, 256).unwrap().unwrap(), first);
+    assert_eq!(
+        log.tile(0, 1, 10).unwrap().unwrap(),
+        first[..10 * 32].to_vec()
+    );
+    let full = log.bundle(1, 256).unwrap().unwrap();
+    assert_eq!(log.bundle(1, 256).unwrap().unwrap(), full);
+    let cut = log.bundle(1, 3).unwrap().unwrap();
+    assert_eq!(
+        split_bundle(&cut).unwrap(),
+        split_bundle(&full).unwrap()[..3].to_vec()
+    );
+    // The cache never serves beyond the published tree.
+    assert!(log.tile(0, 3, 1).unwrap().is_none());
 }
 
 #[test]
