@@ -50,6 +50,11 @@ impl DataDir {
         self.root.join("keys").join("log")
     }
 
+    /// `DIR/keys/log.key` and `DIR/keys/log.pub`.
+    pub fn log_key_paths(&self) -> (PathBuf, PathBuf) {
+        crate::keys::key_paths(&self.log_key_prefix())
+    }
+
     /// `DIR/keys/root` (prefix of `.key` and `.pub`).
     pub fn root_key_prefix(&self) -> PathBuf {
         self.root.join("keys").join("root")
@@ -83,9 +88,7 @@ impl DataDir {
 
     /// The log's note verifier (its C2SP vkey).
     pub fn log_verifier(&self) -> Result<NoteVerifier> {
-        let mut public = self.log_key_prefix().into_os_string();
-        public.push(".pub");
-        let key = load_public_key(Path::new(&public))?;
+        let key = load_public_key(&self.log_key_paths().1)?;
         NoteVerifier::ed25519(key_name(&self.origin()?)?, key).map_err(|e| {
             Error::new(
                 Code::KeyFileMalformed,
@@ -99,9 +102,7 @@ impl DataDir {
         &self,
         passphrase: &mut dyn FnMut() -> Result<SecretString>,
     ) -> Result<NoteSigner<SigningKey>> {
-        let mut private = self.log_key_prefix().into_os_string();
-        private.push(".key");
-        let key = load_signing_key(Path::new(&private), passphrase)?;
+        let key = load_signing_key(&self.log_key_paths().0, passphrase)?;
         NoteSigner::new(key_name(&self.origin()?)?, key).map_err(|e| {
             Error::new(
                 Code::KeyFileMalformed,

@@ -83,9 +83,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             init.log_vkey
         ));
     }
-    let mut log_key_path = dir.log_key_prefix().into_os_string();
-    log_key_path.push(".key");
-    let log_key_path = PathBuf::from(log_key_path);
+    let (log_key_path, _) = dir.log_key_paths();
     let signer = dir.log_signer(&mut || crate::passphrase::for_existing_key(&log_key_path))?;
     let log_id = sha256(signer.verifier().public_key().spki_der())
         .as_bytes()
