@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use custody_crypto::{Digest, KeyId};
 use custody_formats::Limits;
 use custody_formats::bundle::Bundle;
-use custody_formats::rekor::HashedRekord;
+use custody_formats::rekor::Record;
 use custody_log::checkpoint::{SignedCheckpoint, TreeHead, VerifiedCheckpoint};
 use custody_log::integrate::{MemoTree, split_bundle};
 use custody_log::note::NoteVerifier;
@@ -46,7 +46,7 @@ pub struct ProvenEntry {
     pub index: u64,
     /// The signing key's id.
     pub key_id: KeyId,
-    /// The signed digest.
+    /// The signed digest (for a `dsse` entry, the SHA-256 of the envelope's payload).
     pub digest: Digest,
 }
 
@@ -226,17 +226,20 @@ impl RemoteLog {
                 body,
                 Code::LogProofInvalid,
             )?;
-            let record =
-                HashedRekord::from_canonical_entry(body, &Limits::default()).map_err(|e| {
-                    Error::new(
-                        Code::LogProofInvalid,
-                        format!("the logged entry is not a hashedrekord: {e}"),
-                    )
-                })?;
+            let record = Record::from_canonical_entry(body, &Limits::default()).map_err(|e| {
+                Error::new(
+                    Code::LogProofInvalid,
+                    format!("the logged entry is not a record custody reads: {e}"),
+                )
+            })?;
+            let (key_id, digest) = facts(&record)
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::new(Code::LogProofInvalid, "the logged entry has no key"))?;
             proven.push(ProvenEntry {
                 index: entry.log_index,
-                key_id: record.key().key_id(),
-                digest: *record.digest(),
+                key_id,
+                digest,
             });
         }
         Ok((current, proven))
@@ -330,14 +333,16 @@ impl RemoteLog {
                 for body in entries.iter().take(usize::from(bundle.width())).skip(start) {
                     self.prove_entry(&tree, checkpoint, index, body, Code::LogInconsistent)?;
                     report.entries_read += 1;
-                    match HashedRekord::from_canonical_entry(body, &Limits::default()) {
+                    match Record::from_canonical_entry(body, &Limits::default()) {
                         Ok(record) => {
-                            let key_id = record.key().key_id();
-                            if watched.contains(&key_id) {
+                            if let Some((key_id, digest)) = facts(&record)
+                                .into_iter()
+                                .find(|(k, _)| watched.contains(k))
+                            {
                                 report.matches.push(ProvenEntry {
                                     index,
                                     key_id,
-                                    digest: *record.digest(),
+                                    digest,
                                 });
                             }
                         }
@@ -354,5 +359,18 @@ impl RemoteLog {
             Visibility::Public,
         )?;
         Ok(report)
+    }
+}
+
+/// The (signing key, signed digest) pairs a logged record holds: a `hashedrekord`'s key and
+/// digest; for a `dsse` entry, every signature's key with the SHA-256 of the payload.
+fn facts(record: &Record) -> Vec<(KeyId, Digest)> {
+    match record {
+        Record::HashedRekord(r) => vec![(r.key().key_id(), *r.digest())],
+        Record::Dsse(r) => r
+            .signatures()
+            .iter()
+            .map(|(_, key)| (key.key_id(), *r.payload_hash()))
+            .collect(),
     }
 }

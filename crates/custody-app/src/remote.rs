@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use custody_formats::Limits;
 use custody_formats::bundle::TlogEntry;
-use custody_formats::rekor::HashedRekord;
+use custody_formats::rekor::Record;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -66,13 +66,17 @@ impl LogClient {
 
     /// Submits a record; returns the log's entry once it is durably logged, after checking
     /// that it logs exactly this record and that its proof leads to its checkpoint's root.
-    pub async fn submit(&self, record: &HashedRekord) -> Result<TlogEntry> {
+    pub async fn submit(&self, record: &Record) -> Result<TlogEntry> {
         let url = format!("{}/api/v2/log/entries", self.base);
         let mut request = self
             .http
             .post(&url)
             .header("content-type", "application/json")
-            .body(record.to_request_json());
+            .body(
+                record
+                    .to_request_json()
+                    .map_err(|e| Error::new(Code::Internal, e.to_string()))?,
+            );
         if let Some(t) = &self.token {
             request = request.bearer_auth(t.expose_secret());
         }
@@ -253,7 +257,7 @@ fn server_error(url: &str, status: u16, body: &[u8]) -> Error {
 }
 
 /// The returned entry must log exactly `record`, and its proof must lead to its root.
-fn check_returned_entry(record: &HashedRekord, entry: &TlogEntry) -> Result<()> {
+fn check_returned_entry(record: &Record, entry: &TlogEntry) -> Result<()> {
     let mismatch = |why: &str| {
         Error::new(
             Code::LogEntryRejected,
@@ -263,7 +267,7 @@ fn check_returned_entry(record: &HashedRekord, entry: &TlogEntry) -> Result<()> 
     let body = record
         .canonical_entry()
         .map_err(|e| Error::new(Code::Internal, e.to_string()))?;
-    if entry.canonicalized_body != body {
+    if entry.canonicalized_body != body || entry.kind != record.kind() {
         return Err(mismatch("it logged another entry"));
     }
     let p = entry

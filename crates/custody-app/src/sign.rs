@@ -20,7 +20,7 @@ pub const PREDICATE_LIMIT: u64 = 16 * 1024 * 1024;
 /// [`crate::remote::LogClient::submit`]); `None` when the signature is not to be logged.
 pub type Logger<'a> = Option<
     &'a mut dyn FnMut(
-        &custody_formats::rekor::HashedRekord,
+        &custody_formats::rekor::Record,
     ) -> Result<custody_formats::bundle::TlogEntry>,
 >;
 

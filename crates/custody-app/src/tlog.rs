@@ -3,7 +3,7 @@
 use custody_crypto::{PublicKey, sha256};
 use custody_formats::bundle::{Bundle, Content, TlogEntry};
 use custody_formats::dsse::pae;
-use custody_formats::rekor::{API_VERSION, HashedRekord, KIND};
+use custody_formats::rekor::{API_VERSION, DsseRecord, HashedRekord, Record};
 use custody_formats::trust_root::{Role, TrustRoot};
 use custody_formats::{Limits, Verified};
 use custody_log::checkpoint::SignedCheckpoint;
@@ -15,32 +15,50 @@ use time::OffsetDateTime;
 use crate::codes::Code;
 use crate::error::{Error, Result};
 
-/// The log record a bundle's signature must be logged as.
-pub fn expected_record(bundle: &Bundle, key: &PublicKey) -> Result<HashedRekord> {
+/// The log records a bundle's signature may be logged as, the one custody submits first.
+///
+/// A message signature is a `hashedrekord`. A DSSE envelope signed with ECDSA P-256 is a
+/// `hashedrekord` over the SHA-256 of its PAE (what Rekor v2 recommends), or a `dsse` entry;
+/// one signed with Ed25519 (a pure signature over the PAE, which no digest can stand for) is a
+/// `dsse` entry.
+pub fn expected_records(bundle: &Bundle, key: &PublicKey) -> Result<Vec<Record>> {
     let unsupported = |why: &str| Error::new(Code::LogInclusionMissing, why.to_owned());
-    let record = match bundle.content() {
-        Content::MessageSignature { digest, signature } => {
-            HashedRekord::new(*digest, signature.clone(), key.clone())
-        }
+    let rejected = |e: custody_formats::Error| Error::new(Code::BundleUnsupported, e.to_string());
+    match bundle.content() {
+        Content::MessageSignature { digest, signature } => Ok(vec![Record::HashedRekord(
+            HashedRekord::new(*digest, signature.clone(), key.clone()).map_err(rejected)?,
+        )]),
         Content::Dsse(envelope) => {
-            if key.algorithm() != custody_crypto::KeyAlgorithm::EcdsaP256 {
-                return Err(unsupported(
-                    "logging Ed25519 DSSE envelopes is not supported yet (ECDSA P-256 envelopes are logged over their PAE)",
-                ));
-            }
             let sig = envelope
                 .signatures()
                 .first()
                 .ok_or_else(|| unsupported("the envelope has no signature"))?;
-            HashedRekord::new(
-                sha256(&pae(envelope.payload_type(), envelope.payload())),
-                sig.sig.clone(),
-                key.clone(),
-            )
+            let dsse = Record::Dsse(
+                DsseRecord::new(envelope.clone(), std::slice::from_ref(key)).map_err(rejected)?,
+            );
+            if key.algorithm() == custody_crypto::KeyAlgorithm::EcdsaP256 {
+                let hashed = HashedRekord::new(
+                    sha256(&pae(envelope.payload_type(), envelope.payload())),
+                    sig.sig.clone(),
+                    key.clone(),
+                )
+                .map_err(rejected)?;
+                Ok(vec![Record::HashedRekord(hashed), dsse])
+            } else {
+                Ok(vec![dsse])
+            }
         }
-        _ => return Err(unsupported("this bundle content cannot be logged")),
-    };
-    record.map_err(|e| Error::new(Code::BundleUnsupported, e.to_string()))
+        _ => Err(unsupported("this bundle content cannot be logged")),
+    }
+}
+
+/// The record custody submits to a log for a bundle's signature (the first of
+/// [`expected_records`]).
+pub fn expected_record(bundle: &Bundle, key: &PublicKey) -> Result<Record> {
+    expected_records(bundle, key)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::new(Code::Internal, "no log record for this bundle"))
 }
 
 /// The trust root's usable log keys, as note verifiers.
@@ -83,9 +101,14 @@ pub fn check_inclusion(
             "the bundle has no transparency-log entry",
         ));
     }
-    let expected = expected_record(bundle, key)?
-        .canonical_entry()
-        .map_err(|e| Error::new(Code::Internal, e.to_string()))?;
+    let expected = expected_records(bundle, key)?
+        .iter()
+        .map(|r| {
+            r.canonical_entry()
+                .map(|body| (r.kind(), body))
+                .map_err(|e| Error::new(Code::Internal, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let witnesses = match root.witness_threshold() {
         0 => None,
         n => Some(
@@ -109,23 +132,29 @@ pub fn check_inclusion(
 
 fn check_entry(
     entry: &TlogEntry,
-    expected: &[u8],
+    expected: &[(&str, Vec<u8>)],
     verifiers: &[NoteVerifier],
     witnesses: Option<&WitnessPolicy>,
 ) -> Result<u64> {
     let invalid = |why: String| Error::new(Code::LogProofInvalid, why);
-    if entry.kind != KIND || entry.version != API_VERSION {
+    let Some((_, body)) = expected.iter().find(|(kind, _)| entry.kind == *kind) else {
         return Err(invalid(format!(
-            "entry kind {} {} is not {KIND} {API_VERSION}",
-            entry.kind, entry.version
+            "a log entry of kind {} does not record this bundle's signature",
+            entry.kind
+        )));
+    };
+    if entry.version != API_VERSION {
+        return Err(invalid(format!(
+            "entry version {} is not {API_VERSION}",
+            entry.version
         )));
     }
-    if entry.canonicalized_body != expected {
+    if entry.canonicalized_body != *body {
         return Err(invalid(
             "the log entry records a different signature, key or digest".into(),
         ));
     }
-    HashedRekord::from_canonical_entry(&entry.canonicalized_body, &Limits::default())
+    Record::from_canonical_entry(&entry.canonicalized_body, &Limits::default())
         .map_err(|e| invalid(format!("the log entry is malformed: {e}")))?;
     let p = entry.inclusion_proof.as_ref().ok_or_else(|| {
         Error::new(
@@ -170,7 +199,7 @@ fn check_entry(
         return Err(invalid("the proof is for another index".into()));
     }
     proof::verify_inclusion(
-        &leaf_hash(expected),
+        &leaf_hash(body),
         LeafIndex::new(p.log_index),
         checkpoint.size(),
         &hashes,

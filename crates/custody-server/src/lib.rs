@@ -41,7 +41,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/api/v2/tile/{*path}", get(log::tile))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(
-            custody_formats::rekor::MAX_REQUEST_BYTES,
+            custody_formats::rekor::MAX_DSSE_REQUEST_BYTES,
         ))
         .with_state(state)
 }

@@ -11,7 +11,7 @@ use custody_app::tokens::Scope;
 use custody_app::{Code, Document, Error};
 use custody_formats::Limits;
 use custody_formats::bundle::{InclusionProof, TlogEntry};
-use custody_formats::rekor::{API_VERSION, HashedRekord, KIND};
+use custody_formats::rekor::{API_VERSION, Record};
 use custody_log::tile::{EntryBundle, Tile};
 
 use crate::ServerState;
@@ -30,22 +30,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// `POST /api/v2/log/entries`: a `CreateEntryRequest` with `hashedRekordRequestV002`.
+/// `POST /api/v2/log/entries`: a `CreateEntryRequest` with `hashedRekordRequestV002` or
+/// `dsseRequestV002`.
 pub(crate) async fn create_entry(
     State(state): State<Arc<ServerState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     state.tokens.authorize(bearer(&headers), &Scope::LogWrite)?;
-    let record =
-        HashedRekord::from_request_json(&body, &Limits::default()).map_err(|e| reject(&e))?;
+    let record = Record::from_request_json(&body, &Limits::default()).map_err(|e| reject(&e))?;
     let record = record.verify().map_err(|e| reject(&e))?;
     let entry = record.canonical_entry().map_err(|e| reject(&e))?;
     let receipt = state.log.submit(entry.clone()).await?;
     let tlog = TlogEntry {
         log_index: receipt.index.get(),
         log_id: state.log_id.clone(),
-        kind: KIND.to_owned(),
+        kind: record.kind().to_owned(),
         version: API_VERSION.to_owned(),
         integrated_time: None,
         inclusion_promise: None,

@@ -117,7 +117,7 @@ pub(crate) fn with_logger<T>(
             )
         })?;
     let mut submit =
-        |record: &custody_formats::rekor::HashedRekord| runtime.block_on(client.submit(record));
+        |record: &custody_formats::rekor::Record| runtime.block_on(client.submit(record));
     f(Some(&mut submit))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use custody_app::remote::LogClient;
 use custody_crypto::{KeyAlgorithm, Signer, SigningKey, random_bytes, sha256};
-use custody_formats::rekor::HashedRekord;
+use custody_formats::rekor::{HashedRekord, Record};
 use custody_log::checkpoint::SignedCheckpoint;
 use custody_log::integrate::{TileSource, TiledTree, decode_tile};
 use custody_log::note::NoteVerifier;
@@ -72,7 +72,7 @@ async fn submitter(client: Arc<LogClient>, seen: Arc<Mutex<Seen>>, vkey: NoteVer
         )
         .unwrap();
         // Any failure means the server died: stop; only acknowledged entries count.
-        let Ok(entry) = client.submit(&record).await else {
+        let Ok(entry) = client.submit(&Record::HashedRekord(record.clone())).await else {
             return;
         };
         let proof = entry.inclusion_proof.unwrap();

@@ -7,13 +7,18 @@ use crate::support::{Scratch, Server};
 
 /// A server, a log:write token, and a trust root v2 adding a release key to the server's v1.
 fn setup() -> (Scratch, Server, String) {
+    setup_with("ecdsa-p256")
+}
+
+/// [`setup`] with a release key of `algorithm`.
+fn setup_with(algorithm: &str) -> (Scratch, Server, String) {
     let s = Scratch::new();
     let server = Server::start(&s.path("data"));
     let token = s.ok(&["token", "create", "--data", "data", "--scope", "log:write"])["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    s.key("release", "ecdsa-p256");
+    s.key("release", algorithm);
     s.ok(&[
         "trust-root",
         "init",
@@ -89,6 +94,70 @@ fn attestations_are_logged_too() {
         "root.json",
     ]);
     assert!(v["logIndex"].is_u64());
+}
+
+#[test]
+fn ed25519_attestations_are_logged_as_dsse_entries() {
+    let (s, server, token) = setup_with("ed25519");
+    s.write("pred.json", br#"{"k":"v"}"#);
+    let attest = |out: &str| {
+        s.ok(&[
+            "attest",
+            "app.tar",
+            "--key",
+            "release.key",
+            "--predicate-type",
+            "https://example.com/p/v1",
+            "--predicate",
+            "pred.json",
+            "--bundle",
+            out,
+            "--log",
+            &server.url,
+            "--token",
+            &token,
+        ])
+    };
+    attest("a.json");
+    let bundle: Value = serde_json::from_slice(&s.read("a.json")).unwrap();
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["kind"], "dsse");
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    let v = s.ok(&[
+        "verify",
+        "app.tar",
+        "--bundle",
+        "a.json",
+        "--trust-root",
+        "root.json",
+    ]);
+    assert!(v["logIndex"].is_u64());
+
+    // Ed25519 is deterministic: attesting the same statement again gives the same signature,
+    // and the log answers with the existing entry instead of appending a duplicate.
+    attest("b.json");
+    let again: Value = serde_json::from_slice(&s.read("b.json")).unwrap();
+    assert_eq!(
+        again["verificationMaterial"]["tlogEntries"][0]["logIndex"],
+        entry["logIndex"]
+    );
+
+    // The entry's kind rewritten to hashedrekord does not match an Ed25519 envelope.
+    let mut relabelled = bundle.clone();
+    relabelled["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"] =
+        Value::String("hashedrekord".into());
+    s.write("relabelled.json", relabelled.to_string().as_bytes());
+    s.fails(
+        &[
+            "verify",
+            "app.tar",
+            "--bundle",
+            "relabelled.json",
+            "--trust-root",
+            "root.json",
+        ],
+        "CUSTODY-E1021",
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use custody_app::remote::LogClient;
 use custody_crypto::{KeyAlgorithm, Signer, SigningKey, random_bytes, sha256};
-use custody_formats::rekor::HashedRekord;
+use custody_formats::rekor::{HashedRekord, Record};
 use custody_log::checkpoint::SignedCheckpoint;
 use custody_log::cosignature::WitnessPolicy;
 use custody_log::integrate::TiledTree;
@@ -25,7 +25,7 @@ async fn submit(client: &LogClient, count: usize) {
             key.public_key().clone(),
         )
         .unwrap();
-        client.submit(&record).await.unwrap();
+        client.submit(&Record::HashedRekord(record)).await.unwrap();
     }
 }
 

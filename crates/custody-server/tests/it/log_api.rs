@@ -238,9 +238,19 @@ fn bad_signatures_and_oversize_bodies_are_refused() {
             (status, code(&resp).as_str()),
             (StatusCode::BAD_REQUEST, "CUSTODY-E1016")
         );
-        let huge = vec![b' '; 70 * 1024];
+        // Beyond the largest request (a DSSE envelope) the body is not even read.
+        let huge = vec![b' '; custody_formats::rekor::MAX_DSSE_REQUEST_BYTES + 1];
         let (status, _, _) = call(&f.app, post(Some(&f.write_token), huge)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        // A hashedrekord request has a much smaller limit of its own.
+        let mut big = br#"{"hashedRekordRequestV002":{"digest":""#.to_vec();
+        big.extend(vec![b'A'; custody_formats::rekor::MAX_REQUEST_BYTES]);
+        big.extend(br#""}}"#);
+        let (status, _, resp) = call(&f.app, post(Some(&f.write_token), big)).await;
+        assert_eq!(
+            (status, code(&resp).as_str()),
+            (StatusCode::BAD_REQUEST, "CUSTODY-E1016")
+        );
         let (_, _, note) = call(&f.app, get("/api/v2/checkpoint")).await;
         assert!(
             String::from_utf8(note)
