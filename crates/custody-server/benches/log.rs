@@ -2,8 +2,10 @@
 //!
 //! `cargo bench -p custody-server --bench log` runs, in one process, a custody server on
 //! loopback (embedded SQLite storage in a temporary directory, durable commits) and:
-//! 1. prefills the log in-process to BENCH_LOG_PREFILL entries (default 1,000,000), printing
-//!    the process RSS as it grows, to show memory does not grow with log size;
+//! 1. prefills the log in-process to BENCH_LOG_PREFILL entries (default 1,000,000), in waves of
+//!    BENCH_LOG_INFLIGHT concurrent submissions (default 4096; 64 shows the sequencer's own
+//!    ceiling for 64 submitters without HTTP), printing the process RSS as it grows, to show
+//!    memory does not grow with log size;
 //! 2. drives `POST /api/v2/log/entries` with BENCH_LOG_CLIENTS (default 64) concurrent HTTP
 //!    submitters for BENCH_LOG_SECONDS (default 10): sustained entries/s and p50/p99
 //!    submit-to-proof latency (requests are signed before the clock starts);
@@ -87,13 +89,13 @@ fn main() {
     println!("== custody log benchmark (2 cores; server and load generator in one process)");
     println!("rss at start: {:.1} MiB", rss_mib());
 
-    // 1. Prefill in-process (no HTTP), 4096 submissions in flight.
+    // 1. Prefill in-process (no HTTP), BENCH_LOG_INFLIGHT submissions in flight.
     let started = Instant::now();
     runtime.block_on(async {
         let mut next = 0u64;
         let mut report = 1u64 << 20;
         while next < prefill {
-            let n = (prefill - next).min(4096);
+            let n = (prefill - next).min(env("BENCH_LOG_INFLIGHT", 4096));
             let futures: Vec<_> = (next..next + n)
                 .map(|i| {
                     let log = Arc::clone(&log);
