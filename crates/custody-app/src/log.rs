@@ -299,23 +299,53 @@ impl Log {
             .map_err(|_| Error::new(Code::Internal, "reader lock poisoned"))
     }
 
-    /// The bytes of tile (level, index) as of the published checkpoint, cut to `width` hashes.
-    /// `None` if the published tree has fewer than `width` hashes there.
-    pub fn tile(&self, level: u8, index: u64, width: u16) -> Result<Option<Vec<u8>>> {
+    /// Whether tile (level, index) cut to `width` hashes lies within the published tree.
+    fn tile_published(&self, level: u8, index: u64, width: u16) -> bool {
         let size = self.published().size.get();
         let shift = u32::from(level) * 8;
         let available = if shift >= 64 { 0 } else { size >> shift };
         let end = index
             .checked_mul(BUNDLE_WIDTH)
             .and_then(|s| s.checked_add(u64::from(width)));
-        if end.is_none_or(|end| end > available) {
-            return Ok(None);
+        end.is_some_and(|end| end <= available)
+    }
+
+    /// [`Self::tile`] answered from memory only: `Some` when the tile is published and its full
+    /// version is cached, `None` when the store must be asked (this never blocks on I/O, so the
+    /// server calls it on its async workers and hands only misses to the blocking pool).
+    pub fn cached_tile(&self, level: u8, index: u64, width: u16) -> Option<Option<Vec<u8>>> {
+        if !self.tile_published(level, index, width) {
+            return Some(None);
+        }
+        let len = usize::from(width) * Hash::LEN;
+        let full = self.cache.get(CacheKey::Tile(level, index))?;
+        Some(full.get(..len).map(<[u8]>::to_vec))
+    }
+
+    /// [`Self::bundle`] answered from memory only, like [`Self::cached_tile`] (full bundles only).
+    pub fn cached_bundle(&self, index: u64, width: u16) -> Option<Option<Vec<u8>>> {
+        if width != FULL_TILE_WIDTH {
+            return None;
+        }
+        let size = self.published().size.get();
+        let end = index
+            .checked_mul(BUNDLE_WIDTH)
+            .and_then(|s| s.checked_add(u64::from(width)));
+        if end.is_none_or(|end| end > size) {
+            return Some(None);
+        }
+        let full = self.cache.get(CacheKey::Bundle(index))?;
+        Some(Some(full.to_vec()))
+    }
+
+    /// The bytes of tile (level, index) as of the published checkpoint, cut to `width` hashes.
+    /// `None` if the published tree has fewer than `width` hashes there.
+    pub fn tile(&self, level: u8, index: u64, width: u16) -> Result<Option<Vec<u8>>> {
+        if let Some(answer) = self.cached_tile(level, index, width) {
+            return Ok(answer);
         }
         let len = usize::from(width) * Hash::LEN;
         let key = CacheKey::Tile(level, index);
-        if let Some(full) = self.cache.get(key) {
-            return Ok(full.get(..len).map(<[u8]>::to_vec));
-        }
         let data = self.reader()?.tile_bytes(level, index).map_err(storage)?;
         if let Some(d) = data
             .as_ref()

@@ -104,13 +104,27 @@ pub(crate) async fn tile(
     let full_path = format!("tile/{path}");
     let (data, partial) = if path.starts_with("entries/") {
         let bundle = EntryBundle::from_str(&full_path).map_err(|e| not_found(&e.to_string()))?;
-        let log = Arc::clone(&state.log);
-        let data = blocking(move || log.bundle(bundle.index(), bundle.width())).await?;
+        // Cached (immutable) data is answered here; only a miss goes to the blocking pool.
+        let data = match state.log.cached_bundle(bundle.index(), bundle.width()) {
+            Some(data) => data,
+            None => {
+                let log = Arc::clone(&state.log);
+                blocking(move || log.bundle(bundle.index(), bundle.width())).await?
+            }
+        };
         (data, bundle.is_partial())
     } else {
         let tile = Tile::from_str(&full_path).map_err(|e| not_found(&e.to_string()))?;
-        let log = Arc::clone(&state.log);
-        let data = blocking(move || log.tile(tile.level(), tile.index(), tile.width())).await?;
+        let data = match state
+            .log
+            .cached_tile(tile.level(), tile.index(), tile.width())
+        {
+            Some(data) => data,
+            None => {
+                let log = Arc::clone(&state.log);
+                blocking(move || log.tile(tile.level(), tile.index(), tile.width())).await?
+            }
+        };
         (data, tile.is_partial())
     };
     let data = data.ok_or_else(|| not_found("not in the published tree"))?;
