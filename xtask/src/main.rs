@@ -16,6 +16,8 @@ commands:
   tidy               check the crate layering (xtask/src/layering.rs) and forbidden patterns
                      (ignored or should-panic tests, placeholder and debugging macros)
   bench [ARGS...]    run bench/run: digest and signature throughput against openssl
+  bench registry     run bench/registry: the OCI registry against docker-registry
+  bench log          run bench/log: the transparency log under wrk, server in its own process
   help               print this message
 ";
 
@@ -119,10 +121,17 @@ fn tidy(root: &Path, args: &[String]) -> Result<(), String> {
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<(), String> {
+    // `cargo xtask bench registry` runs the registry against docker-registry; `bench log` the
+    // transparency log under wrk; anything else bench/run.
+    let (script, rest) = match args.split_first() {
+        Some((first, rest)) if first == "registry" => ("bench/registry", rest),
+        Some((first, rest)) if first == "log" => ("bench/log", rest),
+        _ => ("bench/run", args),
+    };
     interop::run(
         Command::new("bash")
             .current_dir(root)
-            .arg(root.join("bench/run"))
-            .args(args),
+            .arg(root.join(script))
+            .args(rest),
     )
 }

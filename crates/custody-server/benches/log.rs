@@ -55,7 +55,29 @@ fn request(key: &SigningKey) -> Vec<u8> {
         .to_request_json()
 }
 
+/// `BENCH_LOG_WRITE_BODIES=FILE`: writes BENCH_LOG_BODIES (default 300,000) distinct signed
+/// `hashedRekordRequestV002` bodies to FILE, one per line, for an external load generator
+/// (bench/log drives a separate `custody serve` with wrk), and exits.
+fn write_bodies(path: &str) {
+    use std::io::Write as _;
+    let count = env("BENCH_LOG_BODIES", 300_000);
+    let keys: Vec<SigningKey> = (0..64)
+        .map(|_| SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key"))
+        .collect();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    for i in 0..count {
+        let body = request(&keys[(i % 64) as usize]);
+        out.write_all(&body).expect("write");
+        out.write_all(b"\n").expect("write");
+    }
+    out.flush().expect("flush");
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("BENCH_LOG_WRITE_BODIES") {
+        write_bodies(&path);
+        return;
+    }
     let prefill = env("BENCH_LOG_PREFILL", 1_000_000);
     let clients = env("BENCH_LOG_CLIENTS", 64) as usize;
     let seconds = env("BENCH_LOG_SECONDS", 10);
