@@ -196,3 +196,16 @@ fn record_dispatches_hashedrekord_too() {
         Record::HashedRekord(rec)
     );
 }
+
+#[test]
+fn direct_canonical_entry_equals_the_general_canonicaliser() {
+    for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
+        for _ in 0..20 {
+            let (_, rec) = record(alg);
+            assert_eq!(
+                rec.canonical_entry().unwrap(),
+                rec.canonical_entry_general().unwrap()
+            );
+        }
+    }
+}
