@@ -5,6 +5,7 @@
 //! DIR/server.json         {"origin": "..."}: the log's checkpoint origin and key name
 //! DIR/keys/log.key|.pub   the log's Ed25519 checkpoint-signing key (PKCS#8, encrypted)
 //! DIR/keys/root.key|.pub  the root key that signed DIR/trust-root.json (move it offline)
+//! DIR/keys/audit.key|.pub the registry audit log's ECDSA P-256 chain-head key (made on first serve)
 //! DIR/trust-root.json     version 1: the root key (role root), the log key (role log, named)
 //! ```
 

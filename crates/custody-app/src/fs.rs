@@ -127,6 +127,20 @@ pub fn write_atomic(
     overwrite: Overwrite,
     visibility: Visibility,
 ) -> Result<()> {
+    write_atomic_with(path, overwrite, visibility, &mut |w| {
+        w.write_all(bytes).map_err(|e| Error::write(path, &e))
+    })
+}
+
+/// [`write_atomic`] for content produced piece by piece: `fill` streams it into the temporary
+/// file (memory does not grow with the content). If `fill` fails, nothing is left behind and
+/// its error is returned.
+pub fn write_atomic_with(
+    path: &Path,
+    overwrite: Overwrite,
+    visibility: Visibility,
+    fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -148,7 +162,19 @@ pub fn write_atomic(
         name.to_string_lossy(),
         unique_suffix()
     ));
-    let result = write_tmp_and_rename(&tmp, path, bytes, overwrite, visibility);
+    let mut filled = Ok(());
+    let result = write_tmp_and_rename(&tmp, path, overwrite, visibility, &mut |file| {
+        let mut buffered = io::BufWriter::new(file);
+        filled = fill(&mut buffered);
+        if filled.is_err() {
+            return Err(io::Error::other("the content could not be produced"));
+        }
+        buffered.flush()
+    });
+    if let Err(e) = filled {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     if result.is_err() {
         // Leave nothing half-written behind; the error from the write is what matters.
         let _ = fs::remove_file(&tmp);
@@ -169,9 +195,9 @@ pub fn write_atomic(
 fn write_tmp_and_rename(
     tmp: &Path,
     path: &Path,
-    bytes: &[u8],
     overwrite: Overwrite,
     visibility: Visibility,
+    fill: &mut dyn FnMut(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -184,7 +210,7 @@ fn write_tmp_and_rename(
         });
     }
     let mut file = options.open(tmp)?;
-    file.write_all(bytes)?;
+    fill(&mut file)?;
     file.sync_all()?;
     drop(file);
     match overwrite {

@@ -219,16 +219,24 @@ pub fn revoke_token(database: &Path, id: &str, now: i64) -> Result<()> {
 }
 
 /// Checks presented tokens against the store (one lookup per request, so a revocation takes
-/// effect immediately).
+/// effect immediately), over a few connections so that concurrent requests do not queue on one.
 pub struct TokenChecker {
-    store: Mutex<SqliteTokenStore>,
+    stores: Vec<Mutex<SqliteTokenStore>>,
+    next: std::sync::atomic::AtomicUsize,
 }
+
+/// Connections a [`TokenChecker`] keeps.
+const TOKEN_CONNECTIONS: usize = 4;
 
 impl TokenChecker {
     /// Opens the token table of the database at `database`.
     pub fn open(database: &Path) -> Result<Self> {
         Ok(Self {
-            store: Mutex::new(SqliteTokenStore::open(database).map_err(db)?),
+            stores: (0..TOKEN_CONNECTIONS)
+                .map(|_| SqliteTokenStore::open(database).map(Mutex::new))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(db)?,
+            next: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -246,8 +254,9 @@ impl TokenChecker {
             return Err(invalid("the token is malformed"));
         }
         let record = {
-            let store = self
-                .store
+            let i =
+                self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.stores.len();
+            let store = self.stores[i]
                 .lock()
                 .map_err(|_| Error::new(Code::Internal, "token store lock poisoned"))?;
             store.get(id).map_err(db)?

@@ -101,12 +101,7 @@ pub fn verify_bundle(
     trust: &Trust<'_>,
     now: OffsetDateTime,
 ) -> Result<Verification> {
-    let hints = key_hints(bundle)?;
-    let key: PublicKey = match trust {
-        Trust::Key(key) => (*key).clone(),
-        Trust::TrustRoot { root, .. } => find_trusted_key(root, &hints)?,
-    };
-
+    let key = signer_key(bundle, trust)?;
     let algorithms = bundle.digest_algorithms_needed();
     if algorithms.is_empty() {
         return Err(Error::new(
@@ -115,8 +110,40 @@ pub fn verify_bundle(
         ));
     }
     let digests = digest_file(file, &algorithms)?;
+    verify_with_key(bundle, &key, digests, trust, now)
+}
 
-    let verified = bundle.verify(&key, &digests).map_err(|e| {
+/// Verifies a bundle for an artifact known only by its digests (for example an OCI manifest
+/// named by its digest): the same checks as [`verify_bundle`], without reading a file.
+pub fn verify_bundle_digests(
+    bundle: &Bundle,
+    digests: &[Digest],
+    trust: &Trust<'_>,
+    now: OffsetDateTime,
+) -> Result<Verification> {
+    let key = signer_key(bundle, trust)?;
+    verify_with_key(bundle, &key, digests.to_vec(), trust, now)
+}
+
+/// The key that must have signed the bundle: the given one, or the trust root's key named by
+/// the bundle's hints.
+fn signer_key(bundle: &Bundle, trust: &Trust<'_>) -> Result<PublicKey> {
+    let hints = key_hints(bundle)?;
+    match trust {
+        Trust::Key(key) => Ok((*key).clone()),
+        Trust::TrustRoot { root, .. } => find_trusted_key(root, &hints),
+    }
+}
+
+fn verify_with_key(
+    bundle: &Bundle,
+    key: &PublicKey,
+    digests: Vec<Digest>,
+    trust: &Trust<'_>,
+    now: OffsetDateTime,
+) -> Result<Verification> {
+    let hints = key_hints(bundle)?;
+    let verified = bundle.verify(key, &digests).map_err(|e| {
         let err = Error::format(Document::Bundle, &e);
         match (trust, err.code()) {
             (Trust::Key(given), Code::SignatureInvalid) => {
@@ -144,7 +171,7 @@ pub fn verify_bundle(
         }
     };
     let log_index = match trust {
-        Trust::TrustRoot { root, .. } => crate::tlog::check_inclusion(bundle, root, &key, now)?,
+        Trust::TrustRoot { root, .. } => crate::tlog::check_inclusion(bundle, root, key, now)?,
         Trust::Key(_) => None,
     };
 

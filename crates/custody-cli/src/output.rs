@@ -37,6 +37,35 @@ impl Output {
         }
     }
 
+    /// A progress reporter for transfers of `label`: a percentage line redrawn on standard
+    /// error, only in text mode, when standard error is a terminal and the transfer is large.
+    pub(crate) fn progress(&self, label: &str) -> Option<impl Fn(u64, u64) + Sync + use<>> {
+        use std::io::IsTerminal as _;
+        if self.json || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let label = label.to_owned();
+        let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+        Some(move |done: u64, total: u64| {
+            const LARGE: u64 = 16 * 1024 * 1024;
+            if total < LARGE {
+                return;
+            }
+            let percent = done.saturating_mul(100) / total.max(1);
+            if last.swap(percent, std::sync::atomic::Ordering::Relaxed) == percent {
+                return;
+            }
+            let mib = |b: u64| b / (1024 * 1024);
+            let end = if done >= total { "\n" } else { "" };
+            let _ = write!(
+                std::io::stderr().lock(),
+                "\r{label}: {percent:3}% ({} / {} MiB){end}",
+                mib(done),
+                mib(total)
+            );
+        })
+    }
+
     /// Prints an error: code, cause and hint.
     pub(crate) fn error(&self, err: &Error) {
         if self.json {

@@ -5,11 +5,15 @@
 //! tlog-tiles read API under `GET /api/v2/tile/...`. Every error is a JSON body with a stable
 //! custody code, mapped to an HTTP status in exactly one place ([`ApiError`]).
 //!
+//! [`router_with_registry`] adds the OCI registry (`/v2/...`), whose errors use the
+//! distribution spec's JSON body with the custody code in `detail`.
+//!
 //! [`witness_router`] is a separate server, `custody witness serve`: the C2SP tlog-witness
 //! `POST /add-checkpoint`, whose refusals carry the spec's statuses ([`WitnessError`]).
 
 mod error;
 mod log;
+mod registry;
 mod witness;
 
 use std::sync::Arc;
@@ -44,6 +48,15 @@ pub fn router(state: Arc<ServerState>) -> Router {
             custody_formats::rekor::MAX_DSSE_REQUEST_BYTES,
         ))
         .with_state(state)
+}
+
+/// [`router`] plus the OCI distribution-spec v1.1 registry under `/v2/` (and its token
+/// endpoint `/auth/token`), on the same listener.
+pub fn router_with_registry(
+    state: Arc<ServerState>,
+    registry: Arc<custody_app::registry::service::Registry>,
+) -> Router {
+    router(state).merge(registry::routes(registry))
 }
 
 /// The router of a C2SP tlog-witness (`custody witness serve`): `POST /add-checkpoint` and

@@ -3,16 +3,25 @@
 //!
 //! What it is: implementations of the domain crates' storage needs — the transparency log's
 //! tiles, entry bundles, de-duplication index and published checkpoint ([`SqliteLogStore`]),
-//! and scoped API tokens, stored hashed ([`SqliteTokenStore`]).
+//! scoped API tokens, stored hashed ([`SqliteTokenStore`]), and the OCI registry's metadata
+//! ([`SqliteRegistryStore`]) and content-addressed blob files ([`FsBlobStore`]).
 //! Every write is one SQLite transaction with `synchronous = FULL`: after `commit` returns, the
 //! batch survives a crash or `kill -9`; before, none of it is visible.
 //!
+//! The registry's hash-chained audit log is stored here too ([`SqliteAuditStore`]).
+//!
 //! What it is not: the sequencer (which decides what to write) or the HTTP server.
 
+mod audit;
+mod blobs;
 mod error;
 mod log;
+mod registry;
 mod tokens;
 
+pub use crate::audit::{AuditHeadRow, AuditRow, SqliteAuditStore};
+pub use crate::blobs::FsBlobStore;
 pub use crate::error::Error;
 pub use crate::log::{LogBatch, SqliteLogStore, StoredCheckpoint};
+pub use crate::registry::SqliteRegistryStore;
 pub use crate::tokens::{SqliteTokenStore, TokenRecord};

@@ -49,6 +49,12 @@ impl SqliteTokenStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Plans must not depend on bound values, so the cached lookup is not re-prepared on
+        // every request (bundled SQLite has STAT4).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }

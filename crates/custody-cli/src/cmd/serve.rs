@@ -1,4 +1,5 @@
-//! `custody serve --data DIR --listen ADDR`: the transparency log server.
+//! `custody serve --data DIR --listen ADDR [--config FILE]`: the transparency log server and
+//! the OCI registry (`/v2/`) on one listener.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,10 +7,16 @@ use std::sync::Arc;
 use custody_app::datadir::{DataDir, initialize};
 use custody_app::keys::NewKeyProtection;
 use custody_app::log::{Log, SequencerConfig};
+use custody_app::registry::audit::{
+    AuditLog, DEFAULT_HEAD_INTERVAL, HeadLogger, load_or_create_audit_key,
+};
+use custody_app::registry::config::RegistryConfig;
+use custody_app::registry::enforce::TrustRootGate;
+use custody_app::registry::service::{Registry, ServiceLimits, open_embedded};
 use custody_app::tokens::TokenChecker;
 use custody_app::{Code, Error, Result};
 use custody_crypto::sha256;
-use custody_server::{ServerState, router};
+use custody_server::{ServerState, router_with_registry};
 use serde_json::json;
 
 use crate::output::Output;
@@ -35,6 +42,65 @@ pub(crate) struct Args {
     /// The cosignature vkey of the witness at the same position in --witness-url.
     #[arg(long = "witness-vkey", value_name = "VKEY")]
     witness_vkeys: Vec<String>,
+    /// The registry's TOML config (repository rules, limits, trust root). Without it every
+    /// repository enforces signatures on push and pull and nothing is pulled anonymously.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// How often the registry's online garbage collection runs.
+const GC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The OCI registry served under `/v2/`: settings from `--config` (safe defaults without it),
+/// the trust-root gate, the audit log in the data directory's database, and the embedded
+/// storage (blob files under DATA/registry, metadata in the database).
+fn registry(args: &Args, dir: &DataDir, audit: Arc<AuditLog>) -> Result<Arc<Registry>> {
+    let config = match &args.config {
+        Some(path) => RegistryConfig::load(path)?,
+        None => RegistryConfig::default(),
+    };
+    let config = Arc::new(config);
+    let trust_root = config
+        .trust_root()
+        .map_or_else(|| dir.trust_root(), std::path::Path::to_owned);
+    let gate = TrustRootGate::new(Arc::clone(&config), &trust_root);
+    // The audit chain's head is signed and logged in the server's log now and then.
+    HeadLogger::spawn_detached(
+        Arc::clone(&audit),
+        config
+            .audit_head_interval()
+            .unwrap_or(DEFAULT_HEAD_INTERVAL),
+    )?;
+    let limits = config.limits();
+    let service_limits = ServiceLimits {
+        max_blob_bytes: limits.max_blob_size,
+        max_manifest_bytes: limits.max_manifest_size,
+        upload_lifetime_secs: i64::try_from(limits.upload_lifetime.as_secs()).unwrap_or(i64::MAX),
+        requests_per_second: limits.requests_per_second,
+        ..ServiceLimits::default()
+    };
+    Ok(Arc::new(open_embedded(
+        &args.data.join("registry"),
+        &dir.database(),
+        config,
+        Arc::new(gate),
+        audit,
+        service_limits,
+    )?))
+}
+
+/// Runs garbage collection now and then every [`GC_INTERVAL`], on its own thread.
+fn spawn_gc(registry: &Arc<Registry>) {
+    let registry = Arc::clone(registry);
+    let _ = std::thread::Builder::new()
+        .name("registry-gc".into())
+        .spawn(move || {
+            loop {
+                // A failed pass is retried at the next interval; nothing partial is visible.
+                let _ = registry.collect_garbage();
+                std::thread::sleep(GC_INTERVAL);
+            }
+        });
 }
 
 fn witnesses(args: &Args) -> Result<Vec<custody_app::witnessing::WitnessEndpoint>> {
@@ -94,6 +160,14 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         SequencerConfig::default(),
         witnesses,
     )?);
+    let audit_key = load_or_create_audit_key(&args.data, &log_key_path, &mut || {
+        crate::passphrase::for_existing_key(&log_key_path)
+    })?;
+    let audit = Arc::new(AuditLog::open(&dir.database())?.with_anchor(
+        Arc::clone(&log),
+        audit_key,
+        log_id.clone(),
+    )?);
     let tokens = TokenChecker::open(&dir.database())?;
     let state = Arc::new(ServerState {
         log: Arc::clone(&log),
@@ -101,20 +175,29 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         log_id,
     });
 
+    let registry = registry(&args, &dir, Arc::clone(&audit))?;
+    spawn_gc(&registry);
+
     let served = Arc::clone(&log);
-    custody_server::run(&args.listen, router(state), |addr| {
-        out.info(&format!(
-            "custody serve: listening on http://{addr} (log size {})",
-            served.published().size
-        ));
-        out.success("", json!({ "listening": addr.to_string() }));
-    })
+    custody_server::run(
+        &args.listen,
+        router_with_registry(state, registry),
+        |addr| {
+            out.info(&format!(
+                "custody serve: listening on http://{addr} (log size {})",
+                served.published().size
+            ));
+            out.success("", json!({ "listening": addr.to_string() }));
+        },
+    )
     .map_err(|e| {
         Error::new(
             Code::ListenFailed,
             format!("cannot serve on {}: {e}", args.listen),
         )
     })?;
+    // The last chain head goes into the log before it stops.
+    let _ = audit.log_head_now();
     log.shutdown();
     Ok(())
 }

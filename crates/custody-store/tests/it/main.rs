@@ -1,3 +1,6 @@
-//! custody-store integration tests: the log store's atomicity and durability.
+//! custody-store integration tests: the log store's atomicity and durability, and the
+//! registry's blob and metadata stores.
 
+mod audit_store;
 mod log_store;
+mod registry_store;
