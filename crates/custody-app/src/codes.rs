@@ -130,6 +130,51 @@ codes! {
     WitnessQuorumMissing = 1028, "log checkpoint lacks witness cosignatures",
         "The trust root requires a number of independent witnesses to have cosigned the log checkpoint that proves inclusion, and fewer valid cosignatures from its witness keys are present: the log may be showing this client a view nobody else sees.",
         "Re-log the signature with a log that collects cosignatures from the trust root's witnesses (custody serve --witness-url/--witness-vkey), or fetch a witnessed checkpoint.";
+    TagImmutable = 1040, "tag is immutable",
+        "The repository's settings make this tag immutable: once set, it can never be moved to another manifest or deleted.",
+        "Push under a new tag (for example the next version); immutable release tags are never reused.";
+    RegistryNotAdmitted = 1041, "manifest not admitted by the repository's policy",
+        "The repository enforces signatures and provenance, and its enforcement gate did not admit the manifest (or no gate is configured, so nothing is admitted).",
+        "Push the manifest's signature and attestations as referrers first, signed by keys the trust root allows, or check the server's registry configuration.";
+    SignatureMissing = 1050, "no trusted signature over the manifest",
+        "The registry enforces signatures in this repository, and no referrer of the manifest carries a message-signature bundle over the manifest's digest: the manifest is unsigned, or its signatures cover other digests or could not be parsed.",
+        "Sign the manifest bytes with a key of the required role and log the signature ('custody sign MANIFEST --key K --log URL'), push the bundle as a referrer of the manifest (artifactType application/vnd.dev.sigstore.bundle.v0.3+json), then push or tag the manifest.";
+    AttestationMissing = 1051, "required attestation missing",
+        "The repository requires an attestation of a predicate type (for example SLSA provenance), and no referrer of the manifest carries a valid DSSE in-toto statement of that type about the manifest's digest, signed by an allowed key and logged.",
+        "Attest the manifest digest with the required predicate type ('custody attest'), log it, and push the bundle as a referrer of the manifest.";
+    BuilderNotAllowed = 1052, "attestation from a builder that is not allowed",
+        "A valid provenance attestation about the manifest names a builder (runDetails.builder.id) that the repository's configuration does not allow.",
+        "Build the artifact on one of the allowed builders, or add the builder id to the repository's attestation rule in the registry config after review.";
+    AuditChainBroken = 1053, "audit log chain is broken",
+        "A record of the audit log does not follow its predecessor: its sequence number is not the next one, its prev hash is not the hash of the record before it, or it is not a valid canonical record. Records were edited, deleted, reordered or inserted.",
+        "Treat the audit log from the reported sequence number on as untrusted; compare with an earlier export and the chain heads logged in the transparency log.";
+    AuditHeadMismatch = 1054, "audit log differs from a logged chain head",
+        "A chain head that the server logged in its transparency log is not in the audit log as it is now (the history after it was truncated or rewritten), or the logged head's signature or inclusion proof does not verify.",
+        "Treat the audit log as rewritten; restore it from a backup or export that contains the logged head, and investigate who had write access to the data directory.";
+    RegistryAnswerInvalid = 1055, "registry answer is invalid",
+        "The registry's answer does not match what was asked for: a manifest or blob whose digest differs from the requested one, a manifest that is not an OCI image manifest with one artifact layer, or a malformed referrers index.",
+        "Treat the registry (or the network path to it) as untrusted for this artifact; pull by digest from a registry you trust, and report it to the registry's operator.";
+    RebuildMismatch = 1060, "the rebuild did not reproduce the build",
+        "'custody rebuild' re-ran the build recorded in the provenance (same commit, command and sandbox settings) and at least one output differs from the recorded subjects, is missing, or is new. The build is not reproducible, or the provenance does not describe how the artifact was really built.",
+        "Look at the files listed (and compare them, e.g. with diffoscope); remove sources of nondeterminism such as timestamps, random numbers, file order and build paths (SOURCE_DATE_EPOCH is set for you).";
+    TufMetadataRejected = 1070, "TUF metadata failed verification",
+        "A TUF metadata file from the repository is malformed, or is not signed by a threshold of distinct keys its delegator authorizes (a root version also needs a threshold of the previous root's keys).",
+        "Do not use the repository until its operator re-signs it; check that --tuf-root is the repository's root.";
+    TufMetadataExpired = 1071, "TUF metadata expired",
+        "A TUF role's metadata is past its expiry time: the repository was not re-signed, or a mirror is serving stale files (a freeze attack).",
+        "Ask the repository's operator to re-sign the role; check the system clock.";
+    TufRollback = 1072, "TUF metadata version rolled back or mismatched",
+        "A TUF metadata file has a lower version than one already trusted, or another version than the snapshot or timestamp names: a rollback or mix-and-match attack, or a broken mirror.",
+        "Do not use this mirror; the trusted versions are kept in the --cache directory.";
+    TufTargetMismatch = 1073, "TUF target does not match its signed length or hashes",
+        "The downloaded target (or a metadata file) differs in length or hash from what trusted metadata says, or is larger than its limit.",
+        "Do not use the file; fetch it from another mirror or tell the repository's operator.";
+    TufTargetNotFound = 1074, "TUF target is not in the repository",
+        "No trusted targets role lists this target path (delegations were searched as the specification says).",
+        "Check the target name; 'custody tuf add' publishes one.";
+    VulnerablePackages = 1080, "packages are affected by known vulnerabilities",
+        "'custody scan' matched at least one package of the SBOM or lockfile against an advisory of the advisory directory: its version lies in an affected range that is not withdrawn.",
+        "Upgrade each listed package to a fixed version (the advisory names it), regenerate Cargo.lock and the SBOM, and scan again.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";
@@ -157,6 +202,57 @@ codes! {
     WitnessRequestMalformed = 2009, "witness: malformed add-checkpoint request",
         "An add-checkpoint request body does not follow C2SP tlog-witness (old size line, up to 63 base64 proof lines, an empty line, a checkpoint), or its old size is larger than the checkpoint's size.",
         "Send the body as https://c2sp.org/tlog-witness describes; the old size must not exceed the checkpoint's size.";
+    RegistryNameInvalid = 2020, "invalid repository name or tag",
+        "A repository name or tag does not follow the OCI distribution grammar (lowercase a-z 0-9 components separated by '/', '.', '_', '__' or '-', at most 255 characters; tags [A-Za-z0-9_][A-Za-z0-9._-]{0,127}).",
+        "Use a name such as 'team/app' and a tag such as 'v1.2.3'.";
+    RegistryDigestInvalid = 2021, "digest invalid or does not match the content",
+        "A digest is not 'sha256:' or 'sha512:' with lowercase hex, or the uploaded content hashes to another digest. Nothing was stored.",
+        "Compute the digest over the exact bytes sent, and pass it as ?digest=ALGORITHM:HEX.";
+    RegistryManifestInvalid = 2022, "manifest is invalid",
+        "The manifest is not a valid OCI image manifest or index, or Docker schema2 manifest or manifest list: bad JSON, duplicate keys, a wrong schemaVersion, an unsupported media type, or a bad descriptor.",
+        "Push a manifest built by an OCI client (skopeo, oras, docker) with a matching Content-Type.";
+    RegistryManifestBlobUnknown = 2023, "manifest references unknown content",
+        "The manifest names a blob or child manifest that this repository does not hold (never pushed, deleted, or garbage-collected).",
+        "Push (or mount) every layer, config and child manifest into the repository first, then push the manifest.";
+    RegistryUploadInvalid = 2024, "upload invalid",
+        "The blob upload cannot continue: the session is unknown or expired, belongs to another repository, a chunk does not start where the upload ends, or its Content-Range is malformed.",
+        "Restart the upload with POST /v2/NAME/blobs/uploads/, and send chunks in order with Content-Range START-END.";
+    RegistryTooLarge = 2025, "request too large",
+        "The manifest or blob exceeds the registry's size limit.",
+        "Keep manifests under 4 MiB; ask the operator about the blob size limit.";
+    RegistryUnsupported = 2026, "registry operation not supported",
+        "The request uses a parameter or operation that custody's registry does not support.",
+        "Use the OCI distribution-spec v1.1 operations; see the message for the part that is unsupported.";
+    RegistryConfigInvalid = 2030, "registry config is invalid",
+        "The server's TOML config (custody serve --config) is not valid: a syntax error, an unknown key, a value of the wrong type, an invalid repository or tag pattern, an unknown role, or a rule that cannot be enforced.",
+        "Correct the key named in the message; docs/registry-config.md describes every key, and docs/examples/registry.toml is a complete example.";
+    ReferenceInvalid = 2031, "artifact reference is not valid",
+        "The artifact reference is not [http(s)://]HOST[:PORT]/REPOSITORY[:TAG][@DIGEST] with an OCI repository name, tag and digest.",
+        "Write the reference like 127.0.0.1:8080/team/app:v1 or registry.example.com/team/app@sha256:HEX.";
+    BuildFailed = 2040, "the build command failed",
+        "The command given to 'custody build' exited with a non-zero status (or was killed, for example by a resource limit) inside the sandbox. No provenance was signed.",
+        "Read the build log written next to the output directory (build.log), fix the build, commit, and run 'custody build' again.";
+    BuildSourceInvalid = 2041, "the source tree cannot be built from",
+        "'custody build' runs on a git commit: the directory is not in a git work tree, has no commit, has uncommitted changes to tracked files, or holds the signing key.",
+        "Run it inside a git work tree, commit (or stash) your changes first, and keep signing keys outside the source tree.";
+    BuildOutputInvalid = 2042, "the build's outputs cannot be attested",
+        "The build wrote nothing to $CUSTODY_OUT, or wrote something that is not a regular file or directory (a symbolic link, a device, a socket), or a name that is not UTF-8.",
+        "Make the build write its artifacts as regular files under $CUSTODY_OUT.";
+    BuildRequestInvalid = 2043, "the build request is not valid",
+        "An argument to 'custody build' is not usable: an --env name that is reserved (HOME, CUSTODY_*, ...), malformed or unset, a builder id that is not an absolute URI, an empty command, a lockfile without checksums, or an output directory that is not empty.",
+        "Fix the argument named in the message; 'custody build --help' lists the options.";
+    TufRequestInvalid = 2050, "invalid TUF repository request",
+        "A 'custody tuf' argument or repository state does not allow the operation: a bad target name, a bin count that is not a power of two, missing keys for a role, or a directory that is (or is not) already a repository.",
+        "Fix the argument named in the message; 'custody tuf --help' lists the options.";
+    LockfileInvalid = 2060, "the lockfile cannot be read",
+        "The file given to 'custody sbom' or 'custody scan' is not a Cargo.lock custody can read: not TOML, a registry package without a SHA-256 checksum, a git package without a commit, or a dependency entry naming no package (or several).",
+        "Regenerate the lockfile with 'cargo generate-lockfile' (or 'cargo update -w') and pass it with --lockfile.";
+    SbomInvalid = 2061, "the SBOM cannot be read",
+        "The file given to 'custody scan --sbom' is not a CycloneDX JSON SBOM custody can read: not JSON, bomFormat is not CycloneDX, or a component has no name and version or purl.",
+        "Pass a CycloneDX JSON SBOM (for example one written by 'custody sbom'), or scan the lockfile directly with --lockfile.";
+    AdvisoryInvalid = 2062, "an advisory cannot be read",
+        "A file of the advisory directory given to 'custody scan' is not an OSV advisory custody can evaluate: not JSON, no id, or a crates.io range with a version that is not semver or an event other than introduced, fixed or last_affected. A scan that cannot read every advisory fails instead of reporting fewer findings.",
+        "Replace the advisory directory with a fresh copy of the OSV export (for RustSec: the crates.io ecosystem export of osv.dev), or remove the broken file named in the message.";
     ReadFailed = 3001, "cannot read a file",
         "A file could not be opened or read (missing, a directory, or no permission).",
         "Check the path and its permissions.";
@@ -181,6 +277,27 @@ codes! {
     WitnessStateInvalid = 3008, "witness state is unreadable",
         "A witness's record of a log (DIR/state/*.json) is not valid, or is for another origin. The witness refuses to cosign rather than forget what it cosigned.",
         "Restore the witness data directory from a backup; never delete state files of a running witness, or it may cosign a fork.";
+    RegistryStorage = 3020, "registry storage failed",
+        "The registry could not read or write its blob files or metadata database; nothing partial is visible.",
+        "Check the data directory's disk space and permissions, then retry.";
+    RegistryTrustRootUnavailable = 3030, "registry cannot load its trust root",
+        "The registry enforces signatures but cannot read or verify its trust root (missing, expired, malformed, or not signed by its root keys), so it refuses every manifest it would have to check.",
+        "Install a current trust root at the configured path (registry.trust_root, default DIR/trust-root.json) signed by its root keys; the registry picks it up without a restart.";
+    AuditStorage = 3031, "audit log storage failed",
+        "The audit log could not be read or written in the data directory's database; the audited write was not acknowledged.",
+        "Check the data directory's disk space and permissions, then retry.";
+    RegistryUnavailable = 3032, "registry is not reachable",
+        "The OCI registry could not be reached, or answered with an error that carries no custody code (a network failure, a proxy, or a registry that is not custody).",
+        "Check the registry host and port in the reference and that the registry is running; retry.";
+    RateLimited = 3033, "too many requests",
+        "The token (or, for requests without a token, all anonymous clients together) sent more requests per second than the registry's limits.requests_per_second allows.",
+        "Retry after a short delay; spread the requests out, or ask the operator to raise limits.requests_per_second.";
+    SandboxUnavailable = 3040, "the build sandbox cannot be created",
+        "'custody build' needs bubblewrap (bwrap), util-linux prlimit and git, and a kernel that allows unprivileged user namespaces; one of them is missing or refused to set up the sandbox.",
+        "Install the Debian packages bubblewrap, util-linux and git, and allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, or the AppArmor userns restriction lifted for bwrap).";
+    TufFetchFailed = 3050, "cannot fetch from the TUF repository",
+        "A metadata file or target could not be downloaded from the --from URL (network error, or an HTTP status other than 404/403 where the chain walk allows them).",
+        "Check the URL and the network; retry.";
 }
 
 impl Code {

@@ -98,6 +98,35 @@ impl Error {
         Self::new(Code::Internal, format!("signing failed: {err}"))
     }
 
+    /// Maps a build runner error.
+    pub fn build(err: &custody_build::Error) -> Self {
+        let code = match err.kind() {
+            custody_build::ErrorKind::Usage | custody_build::ErrorKind::Lockfile => {
+                Code::BuildRequestInvalid
+            }
+            custody_build::ErrorKind::Source => Code::BuildSourceInvalid,
+            _ => Code::SandboxUnavailable,
+        };
+        Self::new(code, err.message().to_owned())
+    }
+
+    /// Maps a TUF error.
+    pub fn tuf(err: &custody_tuf::Error) -> Self {
+        use custody_tuf::ErrorKind as K;
+        let code = match err.kind() {
+            K::Malformed | K::Threshold => Code::TufMetadataRejected,
+            K::Expired => Code::TufMetadataExpired,
+            K::Version => Code::TufRollback,
+            K::Integrity => Code::TufTargetMismatch,
+            K::NotFound => Code::TufTargetNotFound,
+            K::Transport => Code::TufFetchFailed,
+            K::Cache => Code::WriteFailed,
+            K::Signing => Code::Internal,
+            _ => Code::TufRequestInvalid,
+        };
+        Self::new(code, err.to_string())
+    }
+
     /// Maps a format-layer error about `document`.
     pub fn format(document: Document, err: &custody_formats::Error) -> Self {
         let malformed = match document {

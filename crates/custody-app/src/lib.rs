@@ -5,6 +5,7 @@
 //! What it is not: a user interface. Prompting, printing and exit statuses belong to
 //! `custody-cli`; this crate returns values and [`Error`]s.
 
+pub mod build;
 mod codes;
 pub mod datadir;
 mod error;
@@ -12,11 +13,14 @@ pub mod fs;
 pub mod keys;
 pub mod log;
 pub mod monitor;
+pub mod registry;
 pub mod remote;
+pub mod sbom;
 pub mod sign;
 pub mod tlog;
 pub mod tokens;
 pub mod trust;
+pub mod tuf;
 pub mod verify;
 pub mod witness;
 pub mod witnessing;

@@ -1,15 +1,22 @@
 //! One module per subcommand, each with an `Args` struct and a `run` function.
 
 mod attest;
+mod audit;
+mod build;
 mod digest;
 mod explain;
 mod key;
 mod log;
+mod pull;
+mod push;
 mod quickstart;
+mod sbom;
+mod scan;
 mod serve;
 mod sign;
 mod token;
 mod trust_root;
+mod tuf;
 mod verify;
 mod witness;
 
@@ -43,6 +50,14 @@ pub(crate) enum Command {
     Attest(attest::Args),
     /// Verify an artifact against its bundle, offline.
     Verify(verify::Args),
+    /// Run a command in a sandbox and sign SLSA v1 provenance for the files it writes.
+    Build(build::Args),
+    /// Re-run a recorded build in a fresh sandbox; sign a rebuild attestation if it reproduces.
+    Rebuild(build::RebuildArgs),
+    /// Write a CycloneDX 1.6 SBOM of a Cargo.lock; optionally sign it as an attestation.
+    Sbom(sbom::Args),
+    /// Match a Cargo.lock or SBOM against OSV advisories, offline; exit 1 when affected.
+    Scan(scan::Args),
     /// Create, co-sign and verify trust roots.
     #[command(subcommand, name = "trust-root")]
     TrustRoot(trust_root::Command),
@@ -61,6 +76,19 @@ pub(crate) enum Command {
     Digest(digest::Args),
     /// Explain an error code: what it means and what to do.
     Explain(explain::Args),
+    /// Verify and export the registry's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Push a file to an OCI registry, signed, with its bundles as referrers.
+    Push(push::Args),
+    /// Pull a file from an OCI registry; verify signature, log inclusion and digest first.
+    Pull(pull::Args),
+    /// A TUF repository: create it, publish targets, sign roles, rotate the root.
+    #[command(subcommand)]
+    Tuf(tuf::Command),
+    /// Download a target with the TUF client workflow (root chain, timestamp, snapshot,
+    /// targets, delegations); check its length and hashes before writing it.
+    Fetch(tuf::FetchArgs),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
@@ -70,6 +98,10 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
         Command::Sign(args) => sign::run(args, out),
         Command::Attest(args) => attest::run(args, out),
         Command::Verify(args) => verify::run(args, out),
+        Command::Build(args) => build::run(args, out),
+        Command::Rebuild(args) => build::run_rebuild(args, out),
+        Command::Sbom(args) => sbom::run(args, out),
+        Command::Scan(args) => scan::run(args, out),
         Command::TrustRoot(cmd) => trust_root::run(cmd, out),
         Command::Serve(args) => serve::run(args, out),
         Command::Token(cmd) => token::run(cmd, out),
@@ -77,6 +109,11 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
         Command::Witness(cmd) => witness::run(cmd, out),
         Command::Digest(args) => digest::run(args, out),
         Command::Explain(args) => explain::run(args, out),
+        Command::Audit(cmd) => audit::run(cmd, out),
+        Command::Push(args) => push::run(args, out),
+        Command::Pull(args) => pull::run(args, out),
+        Command::Tuf(cmd) => tuf::run(cmd, out),
+        Command::Fetch(args) => tuf::run_fetch(args, out),
     }
 }
 

@@ -2,14 +2,20 @@
 //! exit status, and interop with OpenSSL and securesystemslib.
 
 mod attacks;
+mod audit;
+mod build;
 mod crash;
 mod interop;
 mod keys;
 mod log;
 mod log_read;
 mod monitor;
+mod push_pull;
+mod registry;
+mod sbom;
 mod support;
 mod trust_root;
+mod tuf;
 mod usage;
 mod witness;
 mod witnessed;
