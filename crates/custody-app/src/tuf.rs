@@ -499,3 +499,279 @@ pub fn fetch(
         root_version,
     })
 }
+
+// ---- serving and keeping the online roles fresh ----
+
+/// Whether the online roles are due to be re-signed: when less than half of the validity
+/// a fresh timestamp or snapshot gets is left on the published ones (Unix seconds), so that a
+/// server checking every minute or so keeps clients from ever seeing them expire.
+#[must_use]
+pub fn online_resign_due(timestamp_expires: i64, snapshot_expires: i64, now: i64) -> bool {
+    let validity = Expiries::default();
+    timestamp_expires.saturating_sub(now) < validity.timestamp / 2
+        || snapshot_expires.saturating_sub(now) < validity.snapshot / 2
+}
+
+/// Re-signs the online roles (as [`resign_online`]) if [`online_resign_due`] says so, deciding
+/// and signing under the repository's lock. Returns the new snapshot version, `None` when
+/// nothing was due.
+pub fn resign_online_if_due(
+    repo: &Path,
+    signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<Option<u64>> {
+    let _lock = lock(repo)?;
+    let meta = repo.join("metadata");
+    let src = MetaDir(meta.clone());
+    let mut r = Repository::open(&src, Expiries::default()).map_err(|e| tuf_err(&e))?;
+    let ts_bytes = read_limited(&meta.join("timestamp.json"), METADATA_LIMIT)?;
+    let ts_env =
+        custody_tuf::metadata::Envelope::parse(&ts_bytes, "timestamp").map_err(|e| tuf_err(&e))?;
+    let ts = custody_tuf::metadata::Timestamp::from_envelope(&ts_env).map_err(|e| tuf_err(&e))?;
+    if !online_resign_due(ts.expires, r.snapshot().expires, now.unix_timestamp()) {
+        return Ok(None);
+    }
+    let out = r.commit(signers, now).map_err(|e| tuf_err(&e))?;
+    write_metadata(repo, out)?;
+    Ok(Some(r.snapshot().version))
+}
+
+/// How long an HTTP cache may keep a published file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Replaced in place (`timestamp.json`, `root.json`, and `N.root.json`, to which offline
+    /// root signatures are added): revalidate every time.
+    Mutable,
+    /// Versioned metadata and hash-prefixed targets: never change once written.
+    Immutable,
+}
+
+/// A file of the published layout, open for reading.
+#[derive(Debug)]
+pub struct PublishedFile {
+    /// The open file (a regular file inside the repository, reached without symlinks).
+    pub file: std::fs::File,
+    /// Its length in bytes.
+    pub length: u64,
+    /// How long it may be cached.
+    pub freshness: Freshness,
+    /// Whether it is metadata (JSON) rather than a target.
+    pub metadata: bool,
+}
+
+/// Checks that `repo` holds a published TUF repository (`metadata/root.json` and
+/// `metadata/timestamp.json`) and returns its canonical path, for [`open_published`].
+pub fn published_repo(repo: &Path) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(repo).map_err(|e| Error::read(repo, &e))?;
+    for f in ["root.json", "timestamp.json"] {
+        let p = canonical.join("metadata").join(f);
+        if !p.is_file() {
+            return Err(invalid(format!(
+                "'{}' is not a TUF repository (no metadata/{f}; create one with 'custody tuf init')",
+                repo.display()
+            )));
+        }
+    }
+    Ok(canonical)
+}
+
+fn not_published(path: &str) -> Error {
+    Error::new(
+        Code::NotFound,
+        format!("'{path}' is not a file of the TUF repository"),
+    )
+}
+
+fn safe_component(c: &str) -> bool {
+    !c.is_empty()
+        && !c.starts_with('.')
+        && !c
+            .chars()
+            .any(|ch| ch.is_control() || ch == '\\' || ch == '/')
+}
+
+/// `timestamp.json`, `root.json` or `<version>.<role>.json`.
+fn metadata_name(name: &str) -> Option<Freshness> {
+    if name == "timestamp.json" || name == "root.json" {
+        return Some(Freshness::Mutable);
+    }
+    let (version, rest) = name.split_once('.')?;
+    let role = rest.strip_suffix(".json")?;
+    let version_ok = !version.is_empty()
+        && !version.starts_with('0')
+        && version.len() <= 20
+        && version.bytes().all(|b| b.is_ascii_digit());
+    let role_ok = !role.is_empty()
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if !(version_ok && role_ok) {
+        return None;
+    }
+    Some(if role == "root" {
+        Freshness::Mutable
+    } else {
+        Freshness::Immutable
+    })
+}
+
+/// `<64 lowercase hex>.<name>`, the consistent-snapshot name of a target file.
+fn hash_prefixed(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(hash, rest)| {
+        hash.len() == 64
+            && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && !rest.is_empty()
+    })
+}
+
+/// Opens `path` (`metadata/<file>` or `targets/<dir>/.../<sha256>.<name>`, already
+/// percent-decoded) of the published layout of `repo` (from [`published_repo`]). Anything
+/// else is [`Code::NotFound`]: other names (the settings and lock files, staging and
+/// temporary files, dotfiles), `..`, symlinks anywhere below `repo`, and what is not a
+/// regular file.
+pub fn open_published(repo: &Path, path: &str) -> Result<PublishedFile> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if !parts.iter().all(|c| safe_component(c)) {
+        return Err(not_published(path));
+    }
+    let (freshness, metadata) = match parts.as_slice() {
+        ["metadata", name] => (
+            metadata_name(name).ok_or_else(|| not_published(path))?,
+            true,
+        ),
+        ["targets", .., last] if hash_prefixed(last) => (Freshness::Immutable, false),
+        _ => return Err(not_published(path)),
+    };
+    // Every step below the repository must be a real directory, the last a regular file.
+    let mut full = repo.to_path_buf();
+    let mut leaf = None;
+    for (i, c) in parts.iter().enumerate() {
+        full.push(c);
+        let m = match std::fs::symlink_metadata(&full) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_published(path));
+            }
+            Err(e) => return Err(Error::read(&full, &e)),
+        };
+        let last = i + 1 == parts.len();
+        if (last && !m.file_type().is_file()) || (!last && !m.file_type().is_dir()) {
+            return Err(not_published(path));
+        }
+        if last {
+            leaf = Some(m);
+        }
+    }
+    let leaf = leaf.ok_or_else(|| not_published(path))?;
+    let file = std::fs::File::open(&full).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => not_published(path),
+        _ => Error::read(&full, &e),
+    })?;
+    let opened = file.metadata().map_err(|e| Error::read(&full, &e))?;
+    // The file opened must be the one checked (not a symlink swapped in meanwhile).
+    if !same_file(&leaf, &opened) || !opened.is_file() {
+        return Err(not_published(path));
+    }
+    Ok(PublishedFile {
+        file,
+        length: opened.len(),
+        freshness,
+        metadata,
+    })
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+#[cfg(test)]
+mod serve_tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn resign_is_due_when_half_the_validity_is_gone() {
+        let now = 1_900_000_000;
+        // Freshly signed: a day for the timestamp, a week for the snapshot.
+        assert!(!online_resign_due(now + DAY, now + 7 * DAY, now));
+        assert!(!online_resign_due(now + DAY / 2 + 1, now + 7 * DAY, now));
+        assert!(online_resign_due(now + DAY / 2 - 1, now + 7 * DAY, now));
+        assert!(online_resign_due(now + DAY, now + 3 * DAY, now));
+        assert!(online_resign_due(now - 1, now - 1, now));
+        assert!(online_resign_due(i64::MIN, i64::MAX, now));
+    }
+
+    #[test]
+    fn only_the_published_layout_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let sha = "a".repeat(64);
+        std::fs::create_dir_all(repo.join("metadata")).unwrap();
+        std::fs::create_dir_all(repo.join("targets/apps")).unwrap();
+        for f in [
+            "metadata/root.json",
+            "metadata/timestamp.json",
+            "metadata/1.root.json",
+            "metadata/3.bins-0a.json",
+            "metadata/.timestamp.json.1.tmp",
+            CONFIG_FILE,
+            ".custody-tuf.lock",
+        ] {
+            std::fs::write(repo.join(f), b"{}").unwrap();
+        }
+        std::fs::write(repo.join(format!("targets/apps/{sha}.app.txt")), b"x").unwrap();
+        let repo = published_repo(repo).unwrap();
+        let ok = |p: &str| open_published(&repo, p).unwrap();
+        assert_eq!(ok("metadata/timestamp.json").freshness, Freshness::Mutable);
+        assert_eq!(ok("metadata/1.root.json").freshness, Freshness::Mutable);
+        let bin = ok("metadata/3.bins-0a.json");
+        assert_eq!(
+            (bin.freshness, bin.metadata, bin.length),
+            (Freshness::Immutable, true, 2)
+        );
+        let t = ok(&format!("targets/apps/{sha}.app.txt"));
+        assert_eq!(
+            (t.freshness, t.metadata, t.length),
+            (Freshness::Immutable, false, 1)
+        );
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(repo.join(CONFIG_FILE), repo.join("metadata/2.root.json"))
+                .unwrap();
+            std::os::unix::fs::symlink(repo.join("metadata"), repo.join("targets/link")).unwrap();
+        }
+        for bad in [
+            "metadata/../custody-tuf.json",
+            "../custody-tuf.json",
+            CONFIG_FILE,
+            ".custody-tuf.lock",
+            "metadata/.timestamp.json.1.tmp",
+            "metadata/01.root.json",
+            "metadata/snapshot",
+            "metadata/",
+            "metadata",
+            "metadata//root.json",
+            "metadata/1.root.json/",
+            "metadata/4.bins-0a.json",
+            "metadata/2.root.json",
+            "targets/apps",
+            "targets/apps/app.txt",
+            &format!("targets/apps/{}.app.txt", "A".repeat(64)),
+            &format!("targets/link/{sha}.x"),
+            &format!("targets/./apps/{sha}.app.txt"),
+            &format!("targets/apps/{sha}."),
+            &format!("targets\\apps\\{sha}.app.txt"),
+        ] {
+            let e = open_published(&repo, bad).unwrap_err();
+            assert_eq!(e.code(), Code::NotFound, "{bad}");
+        }
+    }
+}

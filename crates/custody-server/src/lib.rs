@@ -8,12 +8,17 @@
 //! [`router_with_registry`] adds the OCI registry (`/v2/...`), whose errors use the
 //! distribution spec's JSON body with the custody code in `detail`.
 //!
+//! [`with_tuf`] adds a TUF repository, read-only under `/tuf/metadata/` and `/tuf/targets/`
+//! (only the files the TUF layout defines; no-cache for `timestamp.json` and the roots,
+//! immutable caching for versioned metadata and hash-prefixed targets).
+//!
 //! [`witness_router`] is a separate server, `custody witness serve`: the C2SP tlog-witness
 //! `POST /add-checkpoint`, whose refusals carry the spec's statuses ([`WitnessError`]).
 
 mod error;
 mod log;
 mod registry;
+mod tuf;
 mod witness;
 
 use std::sync::Arc;
@@ -57,6 +62,13 @@ pub fn router_with_registry(
     registry: Arc<custody_app::registry::service::Registry>,
 ) -> Router {
     router(state).merge(registry::routes(registry))
+}
+
+/// `router` plus the TUF repository at `repo` (canonical, from
+/// `custody_app::tuf::published_repo`), served read-only under `/tuf/metadata/` and
+/// `/tuf/targets/`: a client's base URL is `http://HOST/tuf`.
+pub fn with_tuf(router: Router, repo: std::path::PathBuf) -> Router {
+    router.merge(tuf::routes(repo))
 }
 
 /// The router of a C2SP tlog-witness (`custody witness serve`): `POST /add-checkpoint` and

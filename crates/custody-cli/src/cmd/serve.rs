@@ -1,5 +1,6 @@
-//! `custody serve --data DIR --listen ADDR [--config FILE]`: the transparency log server and
-//! the OCI registry (`/v2/`) on one listener.
+//! `custody serve --data DIR --listen ADDR [--config FILE] [--tuf-repo DIR]`: the transparency
+//! log server, the OCI registry (`/v2/`) and optionally a TUF repository (`/tuf/`) on one
+//! listener.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ pub(crate) struct Args {
     /// repository enforces signatures on push and pull and nothing is pulled anonymously.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A TUF repository (from 'custody tuf init') to serve read-only under /tuf/ (clients use
+    /// --from http://HOST/tuf); its snapshot and timestamp are re-signed before they expire
+    /// with the online keys recorded at init.
+    #[arg(long, value_name = "DIR")]
+    tuf_repo: Option<PathBuf>,
 }
 
 /// How often the registry's online garbage collection runs.
@@ -103,6 +109,41 @@ fn spawn_gc(registry: &Arc<Registry>) {
         });
 }
 
+/// How often the TUF repository's online roles are checked for re-signing.
+const TUF_RESIGN_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks the TUF repository's snapshot and timestamp now and then every
+/// [`TUF_RESIGN_CHECK`], on its own thread, re-signing them when half their validity is gone.
+/// A failure is reported on stderr (code and message, never key material) and retried.
+fn spawn_tuf_resigner(repo: PathBuf, keys: Vec<custody_crypto::SigningKey>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("tuf-resign".into())
+        .spawn(move || {
+            let signers: Vec<&dyn custody_crypto::Signer> = keys
+                .iter()
+                .map(|k| k as &dyn custody_crypto::Signer)
+                .collect();
+            loop {
+                let now = super::now();
+                match custody_app::tuf::resign_online_if_due(&repo, &signers, now) {
+                    Ok(Some(v)) => eprintln!(
+                        "custody serve: re-signed the TUF snapshot (version {v}) and timestamp"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => eprintln!(
+                        "custody serve: cannot re-sign the TUF online roles (retrying in {}s): {}: {}",
+                        TUF_RESIGN_CHECK.as_secs(),
+                        e.code(),
+                        e.message()
+                    ),
+                }
+                std::thread::sleep(TUF_RESIGN_CHECK);
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| Error::new(Code::Internal, format!("cannot start a thread: {e}")))
+}
+
 fn witnesses(args: &Args) -> Result<Vec<custody_app::witnessing::WitnessEndpoint>> {
     if args.witness_urls.len() != args.witness_vkeys.len() {
         return Err(Error::new(
@@ -133,6 +174,15 @@ fn witnesses(args: &Args) -> Result<Vec<custody_app::witnessing::WitnessEndpoint
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let witnesses = witnesses(&args)?;
+    // The TUF repository and its online keys are checked before anything is started.
+    let tuf = match &args.tuf_repo {
+        Some(dir) => {
+            let repo = custody_app::tuf::published_repo(dir)?;
+            let keys = super::tuf::online_signers(&repo)?;
+            Some((repo, keys))
+        }
+        None => None,
+    };
     let dir = DataDir::new(&args.data);
     if !dir.exists() {
         let protection = if args.no_passphrase {
@@ -178,18 +228,20 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let registry = registry(&args, &dir, Arc::clone(&audit))?;
     spawn_gc(&registry);
 
+    let mut router = router_with_registry(state, registry);
+    if let Some((repo, keys)) = tuf {
+        spawn_tuf_resigner(repo.clone(), keys)?;
+        router = custody_server::with_tuf(router, repo);
+    }
+
     let served = Arc::clone(&log);
-    custody_server::run(
-        &args.listen,
-        router_with_registry(state, registry),
-        |addr| {
-            out.info(&format!(
-                "custody serve: listening on http://{addr} (log size {})",
-                served.published().size
-            ));
-            out.success("", json!({ "listening": addr.to_string() }));
-        },
-    )
+    custody_server::run(&args.listen, router, |addr| {
+        out.info(&format!(
+            "custody serve: listening on http://{addr} (log size {})",
+            served.published().size
+        ));
+        out.success("", json!({ "listening": addr.to_string() }));
+    })
     .map_err(|e| {
         Error::new(
             Code::ListenFailed,

@@ -128,7 +128,8 @@ fn keys(paths: &[PathBuf]) -> Result<Vec<SigningKey>> {
     paths.iter().map(|p| super::load_signing_key(p)).collect()
 }
 
-fn online_signers(repo: &std::path::Path) -> Result<Vec<SigningKey>> {
+/// The online keys (snapshot, timestamp, bins) recorded in the repository's settings.
+pub(crate) fn online_signers(repo: &std::path::Path) -> Result<Vec<SigningKey>> {
     let files = custody_app::tuf::online_key_files(repo)?;
     let mut paths = vec![files.snapshot, files.timestamp];
     if !paths.contains(&files.bins) {

@@ -1,5 +1,6 @@
 //! `custody tuf` and `custody fetch` end to end: a repository served over loopback HTTP (by
-//! the interop venv's `python -m http.server`), a root rotation, and refused downloads.
+//! the interop venv's `python -m http.server`, and by `custody serve --tuf-repo`), a root
+//! rotation, refused downloads and requests, and the server re-signing the online roles.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command};
@@ -205,4 +206,326 @@ fn tuf_repository_publish_rotate_and_fetch() {
     let mut missing = args.clone();
     missing[1] = "apps/none.txt";
     s.fails(&missing, "CUSTODY-E1074");
+}
+
+/// One raw HTTP/1.1 GET (the path exactly as given, no client-side normalisation): status,
+/// lower-cased headers and body.
+fn raw_get(url: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn init_args() -> Vec<&'static str> {
+    vec![
+        "tuf",
+        "init",
+        "--repo",
+        "repo",
+        "--root-key",
+        "root.key",
+        "--targets-key",
+        "targets.key",
+        "--snapshot-key",
+        "snapshot.key",
+        "--timestamp-key",
+        "timestamp.key",
+        "--bins",
+        "16",
+    ]
+}
+
+fn fetch_args(url: &str, target: &str, out: &str) -> Vec<String> {
+    [
+        "fetch",
+        target,
+        "--tuf-root",
+        "repo/metadata/1.root.json",
+        "--from",
+        &format!("{url}/tuf"),
+        "--out",
+        out,
+        "--cache",
+        "cache",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+#[test]
+fn tuf_repository_served_by_custody_serve() {
+    let s = Scratch::new();
+    for k in ["root", "targets", "snapshot", "timestamp"] {
+        s.key(k, "ed25519");
+    }
+    s.ok(&init_args());
+    s.write("app.txt", b"the release\n");
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "app.txt",
+        "--name",
+        "apps/app.txt",
+    ]);
+    s.write("notes.txt", b"read me\n");
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "notes.txt",
+        "--name",
+        "docs/release notes.txt",
+    ]);
+    s.write("secret.txt", b"not for clients\n");
+    // A directory that is not a TUF repository is refused before anything starts.
+    s.fails(
+        &[
+            "serve",
+            "--data",
+            "data",
+            "--listen",
+            "127.0.0.1:0",
+            "--tuf-repo",
+            ".",
+        ],
+        "CUSTODY-E2050",
+    );
+    assert!(!s.path("data").exists());
+    let repo = s.path("repo");
+    let server = crate::support::Server::start_with(
+        &s.path("data"),
+        &["--tuf-repo", repo.to_str().unwrap()],
+    );
+
+    for (target, out, want) in [
+        ("apps/app.txt", "got.txt", &b"the release\n"[..]),
+        ("docs/release notes.txt", "notes-got.txt", b"read me\n"),
+    ] {
+        let args = fetch_args(&server.url, target, out);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = s.ok(&args);
+        assert_eq!(v["rootVersion"], 1);
+        assert_eq!(s.read(out), want);
+    }
+
+    // python-tuf's ngclient refreshes and downloads from the same URL.
+    let python = std::env::var_os("CUSTODY_INTEROP_PYTHON").expect(
+        "CUSTODY_INTEROP_PYTHON is not set: run the test suite with `cargo xtask test`, which creates the interop venv",
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../custody-tuf/tests/it/tuf_interop.py");
+    for target in ["apps/app.txt", "docs/release notes.txt"] {
+        let want = if target == "apps/app.txt" {
+            &b"the release\n"[..]
+        } else {
+            b"read me\n"
+        };
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg(format!("{}/tuf", server.url))
+            .arg(s.path("ngclient-cache"))
+            .arg(s.path("repo/metadata/1.root.json"))
+            .arg(target)
+            .arg(format!(
+                "ok:{}:1",
+                want.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ngclient {target}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Caching: what is replaced in place is revalidated; versioned and hashed files are not.
+    let sha = custody_crypto::sha256(b"the release\n").hex();
+    for (path, cache, body) in [
+        (
+            "/tuf/metadata/timestamp.json",
+            "no-cache",
+            s.read("repo/metadata/timestamp.json"),
+        ),
+        (
+            "/tuf/metadata/root.json",
+            "no-cache",
+            s.read("repo/metadata/root.json"),
+        ),
+        (
+            "/tuf/metadata/1.root.json",
+            "no-cache",
+            s.read("repo/metadata/1.root.json"),
+        ),
+        (
+            "/tuf/metadata/1.targets.json",
+            "public, max-age=31536000, immutable",
+            s.read("repo/metadata/1.targets.json"),
+        ),
+        (
+            &format!("/tuf/targets/apps/{sha}.app.txt"),
+            "public, max-age=31536000, immutable",
+            b"the release\n".to_vec(),
+        ),
+    ] {
+        let (status, headers, got) = raw_get(&server.url, path);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(header(&headers, "cache-control"), Some(cache), "{path}");
+        assert_eq!(
+            header(&headers, "content-length"),
+            Some(body.len().to_string().as_str()),
+            "{path}"
+        );
+        assert_eq!(got, body, "{path}");
+    }
+
+    // Nothing outside the TUF layout: settings, lock, staging files, traversal, symlinks.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(
+            s.path("secret.txt"),
+            repo.join(format!("targets/apps/{sha}.evil.txt")),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(s.path("secret.txt"), repo.join("metadata/9.secret.json"))
+            .unwrap();
+        std::os::unix::fs::symlink(s.path("."), repo.join("targets/outside")).unwrap();
+    }
+    std::fs::write(repo.join(".incoming-target"), b"staged").unwrap();
+    for path in [
+        "/tuf/metadata/../custody-tuf.json".to_owned(),
+        "/tuf/metadata/%2e%2e%2fcustody-tuf.json".to_owned(),
+        "/tuf/metadata/%2E%2E%2F.custody-tuf.lock".to_owned(),
+        "/tuf/metadata/..%2fcustody-tuf.json".to_owned(),
+        "/tuf/targets/../custody-tuf.json".to_owned(),
+        "/tuf/targets/%2e%2e/custody-tuf.json".to_owned(),
+        "/tuf/targets/%2e%2e/.custody-tuf.lock".to_owned(),
+        "/tuf/targets/%2e%2e/.incoming-target".to_owned(),
+        "/tuf/targets/apps/..%2f..%2fcustody-tuf.json".to_owned(),
+        "/tuf/custody-tuf.json".to_owned(),
+        "/tuf/.custody-tuf.lock".to_owned(),
+        "/tuf/metadata/".to_owned(),
+        "/tuf/targets/apps".to_owned(),
+        "/tuf/targets/apps/app.txt".to_owned(),
+        format!("/tuf/targets/apps/{sha}.evil.txt"),
+        "/tuf/metadata/9.secret.json".to_owned(),
+        format!("/tuf/targets/outside/{sha}.secret.txt"),
+        format!("/tuf/targets/outside/repo/targets/apps/{sha}.app.txt"),
+        "/tuf/targets/outside/secret.txt".to_owned(),
+        "/tuf/metadata/%ff.root.json".to_owned(),
+        "/tuf/metadata/1.root.json%00".to_owned(),
+    ] {
+        let (status, _, body) = raw_get(&server.url, &path);
+        assert_eq!(status, 404, "{path}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            !body.contains("not for clients") && !body.contains("onlineKeys"),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[test]
+fn custody_serve_resigns_expiring_online_roles() {
+    let s = Scratch::new();
+    for k in ["root", "targets", "snapshot", "timestamp"] {
+        s.key(k, "ed25519");
+    }
+    let load = |name: &str| {
+        custody_app::keys::load_signing_key(&s.path(name), &mut || {
+            Ok(secrecy::SecretString::from(crate::support::PASS))
+        })
+        .unwrap()
+    };
+    let [root, targets, snapshot, timestamp] =
+        ["root.key", "targets.key", "snapshot.key", "timestamp.key"].map(load);
+    let config = custody_app::tuf::RepoConfig {
+        root_keys: vec![root.public_key().clone()],
+        root_threshold: 1,
+        targets_key: targets.public_key().clone(),
+        snapshot_key: snapshot.public_key().clone(),
+        timestamp_key: timestamp.public_key().clone(),
+        bins_key: snapshot.public_key().clone(),
+        bit_length: 4,
+        name_prefix: "bins".into(),
+    };
+    let signers: [&dyn custody_crypto::Signer; 4] = [&root, &targets, &snapshot, &timestamp];
+    // Signed two days ago: the timestamp (valid for a day) has expired.
+    let then = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+    let repo = s.path("repo");
+    custody_app::tuf::init(
+        &repo,
+        &config,
+        &signers,
+        &custody_app::tuf::OnlineKeyFiles {
+            snapshot: s.path("snapshot.key"),
+            timestamp: s.path("timestamp.key"),
+            bins: s.path("snapshot.key"),
+        },
+        then,
+    )
+    .unwrap();
+    let stale: serde_json::Value =
+        serde_json::from_slice(&s.read("repo/metadata/timestamp.json")).unwrap();
+    assert_eq!(stale["signed"]["version"], 1);
+
+    let server = crate::support::Server::start_with(
+        &s.path("data"),
+        &["--tuf-repo", repo.to_str().unwrap()],
+    );
+    let mut fresh = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (status, _, body) = raw_get(&server.url, "/tuf/metadata/timestamp.json");
+        assert_eq!(status, 200);
+        fresh = serde_json::from_slice(&body).unwrap();
+        if fresh["signed"]["version"] != 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(fresh["signed"]["version"], 2, "{fresh}");
+    assert!(
+        fresh["signed"]["expires"].as_str().unwrap() > stale["signed"]["expires"].as_str().unwrap()
+    );
+    // A client accepts it (it refuses expired metadata), and fetches a target added meanwhile.
+    s.write("app.txt", b"fresh\n");
+    s.ok(&["tuf", "add", "--repo", "repo", "app.txt"]);
+    let args = fetch_args(&server.url, "app.txt", "got.txt");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.ok(&args);
+    assert_eq!(s.read("got.txt"), b"fresh\n");
 }

@@ -2,7 +2,8 @@
 
 Usage: tuf_interop.py REPO_DIR CACHE_DIR ROOT_JSON TARGET EXPECT
 
-Serves REPO_DIR over loopback HTTP (metadata/ and targets/), runs ngclient.Updater with its
+Serves REPO_DIR over loopback HTTP (metadata/ and targets/), or uses REPO_DIR as the
+repository's base URL when it is an http:// URL (a running `custody serve --tuf-repo`), runs ngclient.Updater with its
 trusted metadata in CACHE_DIR (kept between runs, so rollback checks apply), refreshes, and
 downloads TARGET. EXPECT is either `ok:<hex of the expected content>[:<root version>]` or the
 name of the exception in tuf.api.exceptions that the run must raise. Exits 0 when the outcome is
@@ -27,10 +28,14 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def main():
     repo, cache, root_json, target, expect = sys.argv[1:6]
-    handler = functools.partial(QuietHandler, directory=repo)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d" % server.server_address[1]
+    server = None
+    if repo.startswith("http://"):
+        url = repo.rstrip("/")
+    else:
+        handler = functools.partial(QuietHandler, directory=repo)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = "http://127.0.0.1:%d" % server.server_address[1]
     os.makedirs(cache, exist_ok=True)
     with open(root_json, "rb") as f:
         bootstrap = f.read()
@@ -63,7 +68,8 @@ def main():
         except exceptions.DownloadError as e:
             outcome = type(e).__name__
             print("raised %s: %s" % (outcome, e))
-    server.shutdown()
+    if server is not None:
+        server.shutdown()
 
     if expect.startswith("ok:"):
         parts = expect.split(":")
