@@ -22,6 +22,7 @@ use custody_build::provenance::{
 };
 pub use custody_build::sandbox::Network;
 use custody_build::sandbox::{SANDBOX_SOURCE, Sandbox};
+pub use custody_build::vary::Variations;
 use custody_build::{env, sandbox};
 use custody_crypto::{Digest, DigestAlgorithm, Signer};
 use time::OffsetDateTime;
@@ -144,7 +145,7 @@ pub fn build<S: Signer>(
         )));
     }
     let source = host::inspect_source(&request.source_dir).map_err(|e| Error::build(&e))?;
-    let executed = execute(request, &source)?;
+    let executed = execute(request, &source, false)?;
     let statement = statement(&executed.record).map_err(|e| Error::build(&e))?;
     let first = first_digest(&executed.record.outputs)?;
 
@@ -239,11 +240,14 @@ fn first_digest(outputs: &[FileDigest]) -> Result<Digest> {
 struct Executed {
     record: BuildRecord,
     log_path: PathBuf,
+    variations: Option<Variations>,
 }
 
 /// Checks out `source`, runs the request's command in the sandbox and records everything
 /// about the run. The key is never read here (only its path is checked to be out of reach).
-fn execute(request: &BuildRequest, source: &host::SourceInfo) -> Result<Executed> {
+/// With `vary`, the run is perturbed ([`custody_build::vary`]): the checkout's files are
+/// re-created in reverse order, and the command runs at another path, locale, umask and clock.
+fn execute(request: &BuildRequest, source: &host::SourceInfo, vary: bool) -> Result<Executed> {
     let key_path = request
         .key_path
         .canonicalize()
@@ -279,8 +283,24 @@ fn execute(request: &BuildRequest, source: &host::SourceInfo) -> Result<Executed
     }
     let files =
         host::checkout(&source.toplevel, &source.commit, &src).map_err(|e| Error::build(&e))?;
+    let variations = if vary {
+        host::recreate_reversed(&src, &files, &staging.0.join("hold"))
+            .map_err(|e| Error::build(&e))?;
+        let suffix = custody_crypto::random_bytes::<4>()
+            .map_err(|e| Error::new(Code::Internal, format!("no randomness: {e}")))?;
+        let locale = environment.get("LANG").cloned().unwrap_or_default();
+        Some(custody_build::vary::plan(
+            &request.command,
+            &locale,
+            &hex::encode(suffix),
+            host::faketime_program().as_deref(),
+        ))
+    } else {
+        None
+    };
     let sandbox = Sandbox {
         source: src.clone(),
+        source_mount: SANDBOX_SOURCE.into(),
         out: out.clone(),
         network: request.network,
         root_entries: host::root_entries(),
@@ -315,9 +335,15 @@ fn execute(request: &BuildRequest, source: &host::SourceInfo) -> Result<Executed
 
     let log_path = staging.0.join(LOG_FILE);
     let log = File::create(&log_path).map_err(|e| Error::write(&log_path, &e))?;
+    // A varied run gets its own sandbox settings and a wrapped command; probes stay unvaried.
+    let mut run_sandbox = sandbox.clone();
+    let argv = match &variations {
+        Some(v) => v.apply(&mut run_sandbox, &request.command),
+        None => request.command.clone(),
+    };
     let started_on = now();
-    let end = host::run_sandboxed(&programs, &sandbox, &request.command, &log)
-        .map_err(|e| Error::build(&e))?;
+    let end =
+        host::run_sandboxed(&programs, &run_sandbox, &argv, &log).map_err(|e| Error::build(&e))?;
     let finished_on = now();
     drop(log);
 
@@ -399,7 +425,7 @@ fn execute(request: &BuildRequest, source: &host::SourceInfo) -> Result<Executed
             commit: source.commit.clone(),
         },
         env_opt_in,
-        sandbox: sandbox.describe(),
+        sandbox: run_sandbox.describe(),
         network: request.network.as_str().to_owned(),
         inputs,
         tools,
@@ -415,6 +441,7 @@ fn execute(request: &BuildRequest, source: &host::SourceInfo) -> Result<Executed
     Ok(Executed {
         record,
         log_path: final_log,
+        variations,
     })
 }
 
@@ -654,6 +681,8 @@ pub struct RebuildRequest {
     pub rebuilder_id: String,
     /// Wall-clock limit of the rebuild in seconds.
     pub timeout_seconds: u64,
+    /// Perturb what should not matter (build path, clock, locale, umask, file order).
+    pub vary: bool,
 }
 
 /// The result of a reproduced build.
@@ -669,6 +698,8 @@ pub struct RebuildOutcome {
     pub log_path: PathBuf,
     /// The signature.
     pub signed: Signed,
+    /// The variations applied (`--vary`).
+    pub variations: Option<Variations>,
 }
 
 /// Re-runs the build a provenance records (same command, commit, network mode and opted-in
@@ -720,15 +751,21 @@ pub fn rebuild<S: Signer>(
         timeout_seconds: request.timeout_seconds,
         in_toto_link: None,
     };
-    let executed = execute(&build_request, &source)?;
+    let executed = execute(&build_request, &source, request.vary)?;
+    let variations = executed.variations;
     let outputs = executed.record.outputs;
     let differences = compare(&recorded, &outputs);
     if !differences.is_empty() {
         let list: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        let varied = variations
+            .as_ref()
+            .map(|v| format!(" under --vary ({})", v.summary()))
+            .unwrap_or_default();
+        let reports = diffoscope_reports(&request.provenance, &request.out_dir, &differences);
         return Err(Error::new(
             Code::RebuildMismatch,
             format!(
-                "commit {} did not rebuild to the recorded outputs: {}",
+                "commit {} did not rebuild to the recorded outputs{varied}: {}{reports}",
                 source.commit,
                 list.join("; ")
             ),
@@ -740,6 +777,7 @@ pub fn rebuild<S: Signer>(
         &request.rebuilder_id,
         &outputs,
         now(),
+        variations.as_ref().map(Variations::describe),
     )
     .map_err(|e| Error::build(&e))?;
     let first = first_digest(&outputs)?;
@@ -752,5 +790,74 @@ pub fn rebuild<S: Signer>(
         attestation_path,
         log_path: executed.log_path,
         signed,
+        variations,
     })
+}
+
+/// At most this many differing files are compared with diffoscope.
+const DIFFOSCOPE_FILES: usize = 3;
+
+/// diffoscope's summaries of the differing files, for the mismatch message: each recorded file
+/// is looked for next to the provenance (`PROVENANCE_DIR/out/NAME`, where `custody build`
+/// put it) and used only if its SHA-256 is the recorded one. When diffoscope is not installed
+/// the text says so (that is not an error).
+fn diffoscope_reports(
+    provenance: &Path,
+    out_dir: &Path,
+    differences: &[custody_build::rebuild::Difference],
+) -> String {
+    use custody_build::host::{DIFFOSCOPE_TIMEOUT, Diffoscope, diffoscope};
+    use custody_build::rebuild::{Difference, REPORT_EXCERPT_LIMIT, report_excerpt};
+
+    let differing: Vec<(&str, &str)> = differences
+        .iter()
+        .filter_map(|d| match d {
+            Difference::Differs { name, recorded, .. } => Some((name.as_str(), recorded.as_str())),
+            _ => None,
+        })
+        .collect();
+    if differing.is_empty() {
+        return String::new();
+    }
+    let path_var = std::env::var_os("PATH");
+    let recorded_dir = provenance
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(OUTPUTS_DIR);
+    let mut text = String::new();
+    for (name, recorded_sha256) in differing.iter().take(DIFFOSCOPE_FILES) {
+        let recorded = recorded_dir.join(name);
+        let rebuilt = out_dir.join(OUTPUTS_DIR).join(name);
+        let matches = digest_file(&recorded, &[DigestAlgorithm::Sha256])
+            .ok()
+            .and_then(|d| d.first().map(Digest::hex))
+            .is_some_and(|hex| hex == *recorded_sha256);
+        if !matches {
+            text.push_str(&format!(
+                "\ndiffoscope: {name}: the recorded file is not at '{}' with the recorded digest; not compared",
+                recorded.display()
+            ));
+            continue;
+        }
+        match diffoscope(path_var.as_deref(), &recorded, &rebuilt, DIFFOSCOPE_TIMEOUT) {
+            Diffoscope::NotInstalled => {
+                text.push_str(
+                    "\ndiffoscope is not installed (Debian package diffoscope); no summary of the differences",
+                );
+                return text;
+            }
+            Diffoscope::Report(report) => text.push_str(&format!(
+                "\ndiffoscope {name}:\n{}",
+                report_excerpt(&report, REPORT_EXCERPT_LIMIT)
+            )),
+            Diffoscope::Failed(why) => text.push_str(&format!("\ndiffoscope {name}: {why}")),
+            _ => {}
+        }
+    }
+    if differing.len() > DIFFOSCOPE_FILES {
+        text.push_str(&format!(
+            "\ndiffoscope: only the first {DIFFOSCOPE_FILES} differing files were compared"
+        ));
+    }
+    text
 }

@@ -406,3 +406,214 @@ pub fn bwrap_version(programs: &Programs) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace().nth(1).map(str::to_owned)
 }
+
+/// `faketime` (Debian package faketime) when it is on the invoker's `PATH` under `/usr`, which
+/// the sandbox mounts at the same place; a varied rebuild then runs under it.
+pub fn faketime_program() -> Option<PathBuf> {
+    which("faketime").filter(|p| p.starts_with("/usr"))
+}
+
+/// Re-creates the directory entries of the checkout's `files` (paths relative to `root`) in
+/// reverse order: each is moved into `holding` (created, then removed) and moved back, last
+/// file first. Contents and modes are unchanged; only the order of the entries in their
+/// directories differs (on file systems that keep creation order, such as tmpfs).
+pub fn recreate_reversed(root: &Path, files: &[String], holding: &Path) -> Result<(), Error> {
+    let io = |what: &Path, e: std::io::Error| {
+        Error::new(
+            ErrorKind::Environment,
+            format!("cannot reorder '{}': {e}", what.display()),
+        )
+    };
+    std::fs::create_dir(holding).map_err(|e| io(holding, e))?;
+    let mut moved = Vec::new();
+    for (i, name) in files.iter().enumerate() {
+        let path = root.join(name);
+        let Ok(meta) = path.symlink_metadata() else {
+            continue;
+        };
+        if meta.is_dir() {
+            continue;
+        }
+        let held = holding.join(i.to_string());
+        std::fs::rename(&path, &held).map_err(|e| io(&path, e))?;
+        moved.push((held, path));
+    }
+    for (held, path) in moved.iter().rev() {
+        std::fs::rename(held, path).map_err(|e| io(path, e))?;
+    }
+    std::fs::remove_dir(holding).map_err(|e| io(holding, e))
+}
+
+/// How long diffoscope may compare two files.
+pub const DIFFOSCOPE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most of diffoscope's report read (it is also asked to keep its report this small).
+pub const DIFFOSCOPE_REPORT_LIMIT: u64 = 64 * 1024;
+
+/// What diffoscope said about two files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Diffoscope {
+    /// `diffoscope` is not on the `PATH` searched.
+    NotInstalled,
+    /// Its text report (at most [`DIFFOSCOPE_REPORT_LIMIT`] bytes).
+    Report(String),
+    /// It could not compare them (did not start, timed out, failed).
+    Failed(String),
+}
+
+/// Runs Debian's `diffoscope --text -` on two files (outside the sandbox: both are plain
+/// files custody wrote, and diffoscope only reads them), looked up on `path_var` (the
+/// invoker's `PATH`), killed after `timeout`.
+pub fn diffoscope(
+    path_var: Option<&std::ffi::OsStr>,
+    recorded: &Path,
+    rebuilt: &Path,
+    timeout: Duration,
+) -> Diffoscope {
+    let Some(program) = path_var.and_then(|paths| {
+        std::env::split_paths(paths)
+            .map(|dir| dir.join("diffoscope"))
+            .find(|p| p.is_file())
+    }) else {
+        return Diffoscope::NotInstalled;
+    };
+    let mut cmd = Command::new(&program);
+    cmd.args(["--text", "-", "--no-progress", "--max-report-size"])
+        .arg(DIFFOSCOPE_REPORT_LIMIT.to_string())
+        .arg(recorded)
+        .arg(rebuilt)
+        .env_clear()
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(paths) = path_var {
+        cmd.env("PATH", paths);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Diffoscope::Failed(format!("cannot start diffoscope: {e}")),
+    };
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = stdout {
+            let mut p = p.take(DIFFOSCOPE_REPORT_LIMIT);
+            let _ = p.read_to_end(&mut buf);
+            // Drain the rest so diffoscope is not blocked on a full pipe.
+            let _ = std::io::copy(&mut p.into_inner(), &mut std::io::sink());
+        }
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let Some(status) = status else {
+        // Not joined: a process diffoscope started may still hold the pipe open.
+        return Diffoscope::Failed(format!(
+            "diffoscope did not finish within {} s",
+            timeout.as_secs_f32()
+        ));
+    };
+    let report = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+    match exit_code(status) {
+        // 1: the files differ (the report says how); 0: diffoscope sees no difference.
+        0 | 1 => Diffoscope::Report(report),
+        code => Diffoscope::Failed(format!("diffoscope exited with status {code}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("custody-build-host-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn diffoscope_missing_from_the_path_is_reported_as_not_installed() {
+        let dir = scratch("nodiffoscope");
+        std::fs::write(dir.join("a"), b"a").unwrap();
+        std::fs::write(dir.join("b"), b"b").unwrap();
+        let empty = dir.join("bin");
+        std::fs::create_dir(&empty).unwrap();
+        let got = diffoscope(
+            Some(empty.as_os_str()),
+            &dir.join("a"),
+            &dir.join("b"),
+            DIFFOSCOPE_TIMEOUT,
+        );
+        assert_eq!(got, Diffoscope::NotInstalled);
+        assert_eq!(
+            diffoscope(None, &dir.join("a"), &dir.join("b"), DIFFOSCOPE_TIMEOUT),
+            Diffoscope::NotInstalled
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn diffoscope_reports_differences_failures_and_timeouts() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = scratch("fakediffoscope");
+        let bin = dir.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let fake = bin.join("diffoscope");
+        let run = |script: &str, timeout: Duration| {
+            std::fs::write(&fake, format!("#!/bin/sh\n{script}\n")).unwrap();
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+            diffoscope(
+                Some(bin.as_os_str()),
+                &dir.join("a"),
+                &dir.join("b"),
+                timeout,
+            )
+        };
+        assert_eq!(
+            run("echo \"--- $6\"; exit 1", DIFFOSCOPE_TIMEOUT),
+            Diffoscope::Report(format!("--- {}\n", dir.join("a").display()))
+        );
+        assert_eq!(
+            run("exit 2", DIFFOSCOPE_TIMEOUT),
+            Diffoscope::Failed("diffoscope exited with status 2".into())
+        );
+        assert!(matches!(
+            run("exec /bin/sleep 30", Duration::from_millis(300)),
+            Diffoscope::Failed(m) if m.contains("did not finish")
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reversed_files_keep_their_contents_and_modes() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = scratch("reverse");
+        let root = dir.join("src");
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::write(root.join("a.txt"), b"a").unwrap();
+        std::fs::write(root.join("d/b.sh"), b"b").unwrap();
+        std::fs::set_permissions(root.join("d/b.sh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let files = vec!["a.txt".to_owned(), "d/b.sh".to_owned()];
+        recreate_reversed(&root, &files, &dir.join("hold")).unwrap();
+        assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"a");
+        assert_eq!(std::fs::read(root.join("d/b.sh")).unwrap(), b"b");
+        let mode = root.join("d/b.sh").metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert!(!dir.join("hold").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

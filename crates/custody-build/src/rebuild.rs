@@ -173,19 +173,42 @@ pub fn compare(recorded: &RecordedBuild, rebuilt: &[FileDigest]) -> Vec<Differen
     differences
 }
 
+/// The most of a diffoscope report quoted in a mismatch message.
+pub const REPORT_EXCERPT_LIMIT: usize = 4096;
+
+/// The first `limit` bytes of a diffoscope report (cut at a character boundary), with a note
+/// when it was cut.
+pub fn report_excerpt(report: &str, limit: usize) -> String {
+    let report = report.trim_end();
+    if report.len() <= limit {
+        return report.to_owned();
+    }
+    let mut end = limit;
+    while !report.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[... diffoscope report cut at {limit} of {} bytes]",
+        &report[..end],
+        report.len()
+    )
+}
+
 /// The rebuild attestation: the same subjects, a custody predicate naming the provenance (by
-/// digest), the rebuilder, the source and the command.
+/// digest), the rebuilder, the source and the command, and the variations of a varied rebuild
+/// ([`crate::vary::Variations::describe`]).
 pub fn rebuild_statement(
     recorded: &RecordedBuild,
     provenance_digest: &Digest,
     rebuilder_id: &str,
     outputs: &[FileDigest],
     finished_on: OffsetDateTime,
+    variations: Option<Value>,
 ) -> Result<Statement, Error> {
     let finished = finished_on
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| bad(format!("cannot format the time: {e}")))?;
-    let predicate = json!({
+    let mut predicate = json!({
         "result": "reproducible",
         "provenance": {
             "digest": {provenance_digest.algorithm().name(): provenance_digest.hex()},
@@ -197,6 +220,9 @@ pub fn rebuild_statement(
         "network": recorded.network.as_str(),
         "rebuiltOn": finished,
     });
+    if let Some(v) = variations {
+        predicate["variations"] = v;
+    }
     let subjects = outputs
         .iter()
         .map(|f| Subject::new(&f.path, &f.digests))
@@ -265,6 +291,7 @@ mod tests {
             "https://rebuilder.example/1",
             &[file("a", b"a")],
             OffsetDateTime::UNIX_EPOCH,
+            Some(json!({"umask": "0002"})),
         )
         .unwrap();
         assert_eq!(st.predicate_type(), REBUILD_PREDICATE_TYPE);
@@ -274,6 +301,16 @@ mod tests {
         );
         assert_eq!(st.predicate()["result"], "reproducible");
         assert!(st.subjects()[0].matches(&sha512(b"a")));
+        assert_eq!(st.predicate()["variations"]["umask"], "0002");
+    }
+
+    #[test]
+    fn long_reports_are_cut() {
+        assert_eq!(report_excerpt("short\n", 100), "short");
+        let long = "é".repeat(100);
+        let cut = report_excerpt(&long, 51);
+        assert!(cut.starts_with(&"é".repeat(25)));
+        assert!(cut.contains("cut at 51 of 200 bytes"), "{cut}");
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub enum RootEntry {
 pub struct Sandbox {
     /// The host directory holding the source checkout.
     pub source: PathBuf,
+    /// Where the source checkout appears inside the sandbox (the working directory):
+    /// [`SANDBOX_SOURCE`], except in a varied rebuild ([`crate::vary`]).
+    pub source_mount: PathBuf,
     /// The host directory that becomes `$CUSTODY_OUT`.
     pub out: PathBuf,
     /// Network mode.
@@ -207,11 +210,11 @@ impl Sandbox {
         }
         push(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
         push(&[&"--tmpfs", &SANDBOX_TMP]);
-        push(&[&"--ro-bind", &self.source, &SANDBOX_SOURCE]);
+        push(&[&"--ro-bind", &self.source, &self.source_mount]);
         push(&[&"--bind", &self.out, &SANDBOX_OUT]);
         // The root is bwrap's own tmpfs (where /etc's few files are mounted): read-only too.
         push(&[&"--remount-ro", &"/"]);
-        push(&[&"--chdir", &SANDBOX_SOURCE, &"--clearenv"]);
+        push(&[&"--chdir", &self.source_mount, &"--clearenv"]);
         for (name, value) in &self.env {
             push(&[&"--setenv", name, value]);
         }
@@ -229,7 +232,7 @@ impl Sandbox {
             "namespaces": ["user", "mount", "pid", "network", "ipc", "uts", "cgroup"],
             "capabilities": "none",
             "network": self.network.as_str(),
-            "source": {"path": SANDBOX_SOURCE, "access": "read-only"},
+            "source": {"path": self.source_mount.display().to_string(), "access": "read-only"},
             "output": {"path": SANDBOX_OUT, "access": "read-write"},
             "tmp": {"path": SANDBOX_TMP, "kind": "tmpfs"},
             "readOnlyHostPaths": self
@@ -279,6 +282,7 @@ mod tests {
     fn sandbox(network: Network) -> Sandbox {
         Sandbox {
             source: "/work/stage/src".into(),
+            source_mount: SANDBOX_SOURCE.into(),
             out: "/work/stage/out".into(),
             network,
             root_entries: vec![

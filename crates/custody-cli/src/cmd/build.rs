@@ -135,7 +135,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     Ok(())
 }
 
-/// `custody rebuild PROVENANCE --key K [--out DIR] [--source DIR]`.
+/// `custody rebuild PROVENANCE --key K [--out DIR] [--source DIR] [--vary]`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RebuildArgs {
     /// The provenance bundle written by `custody build` (DIR/provenance.sigstore.json).
@@ -160,6 +160,11 @@ pub(crate) struct RebuildArgs {
     /// Kill the rebuild (and sign nothing) after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Perturb what should not matter, like reprotest: the checkout's path in the sandbox,
+    /// the clock (under faketime, when installed), LANG, the umask and the order the
+    /// checkout's files are created in. Recorded in the rebuild attestation.
+    #[arg(long)]
+    vary: bool,
     #[command(flatten)]
     log: super::LogArgs,
 }
@@ -173,8 +178,13 @@ pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
         read_only: args.read_only,
         rebuilder_id: args.builder_id,
         timeout_seconds: args.timeout,
+        vary: args.vary,
     };
-    out.info("rebuilding in a fresh sandbox...");
+    out.info(if request.vary {
+        "rebuilding in a fresh sandbox, varying build path, clock, locale, umask and file order..."
+    } else {
+        "rebuilding in a fresh sandbox..."
+    });
     let outcome = super::with_logger(&args.log, |logger| {
         custody_app::build::rebuild(&request, super::load_signing_key, logger)
     })?;
@@ -187,11 +197,16 @@ pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
     let names: Vec<&str> = outcome.outputs.iter().map(|o| o.path.as_str()).collect();
     out.success(
         &format!(
-            "reproducible: commit {} rebuilt to the same {} file(s); rebuild attestation signed with key {}\n  attestation: {}",
+            "reproducible: commit {} rebuilt to the same {} file(s); rebuild attestation signed with key {}\n  attestation: {}{}",
             outcome.commit,
             names.len(),
             outcome.signed.key_id,
             outcome.attestation_path.display(),
+            outcome
+                .variations
+                .as_ref()
+                .map(|v| format!("\n  varied: {}", v.summary()))
+                .unwrap_or_default(),
         ),
         json!({
             "reproducible": true,
@@ -202,6 +217,7 @@ pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
             "keyId": outcome.signed.key_id.to_string(),
             "subjects": names,
             "logIndex": log_index,
+            "variations": outcome.variations.as_ref().map(custody_app::build::Variations::describe),
         }),
     );
     Ok(())

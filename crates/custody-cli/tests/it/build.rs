@@ -600,6 +600,163 @@ fn a_build_embedding_random_bytes_is_not_reproducible() {
     assert!(!s.path("re3").exists());
 }
 
+fn rebuild_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "rebuild",
+        "out/provenance.sigstore.json",
+        "--key",
+        "k.key",
+        "--source",
+        "repo",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn a_deterministic_build_reproduces_under_vary_and_records_the_variations() {
+    let (s, _repo) = setup(&[("b.txt", b"b\n"), ("a.txt", b"a\n")]);
+    // Sorted explicitly, dated from SOURCE_DATE_EPOCH, permissions normalised: nothing the
+    // variations touch reaches the outputs.
+    let script = "cat $(ls | LC_ALL=C sort) > \"$CUSTODY_OUT/all.txt\" && \
+                  date -u -d \"@$SOURCE_DATE_EPOCH\" +%Y > \"$CUSTODY_OUT/year.txt\"";
+    let (status, v) = build(&s, &[], &[], &["sh", "-c", script]);
+    assert_eq!(status, 0, "{v}");
+    let v = s.ok(&rebuild_args("re", &["--vary"]));
+    assert_eq!(v["reproducible"], true, "{v}");
+    let variations = &v["variations"];
+    assert!(
+        variations["buildPath"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/build/src-")),
+        "{variations}"
+    );
+    assert_eq!(variations["umask"], "0002");
+    assert_eq!(variations["locale"]["LANG"], "C");
+    assert_eq!(variations["fileOrder"], "reverse creation order");
+    let faketime = Command::new("sh")
+        .args(["-c", "command -v faketime"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if faketime {
+        assert_eq!(variations["time"]["faketime"], "+397d", "{variations}");
+    } else {
+        assert_eq!(
+            variations["skipped"][0]["variation"], "time",
+            "{variations}"
+        );
+    }
+    let bundle: Value = serde_json::from_slice(&s.read("re/rebuild.sigstore.json")).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let st: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(&st["predicate"]["variations"], variations);
+    assert_eq!(s.read("re/out/all.txt"), b"a\nb\n");
+
+    // Without --vary no variations are recorded.
+    let v = s.ok(&rebuild_args("plain", &[]));
+    assert_eq!(v["variations"], Value::Null);
+}
+
+#[test]
+fn a_build_embedding_its_path_and_umask_reproduces_only_without_vary() {
+    let (s, _repo) = setup(&[("msg.txt", b"x\n")]);
+    let script = "pwd > \"$CUSTODY_OUT/pwd.txt\" && umask > \"$CUSTODY_OUT/umask.txt\" && \
+                  echo \"$LANG\" > \"$CUSTODY_OUT/lang.txt\" && cp msg.txt \"$CUSTODY_OUT/msg.txt\"";
+    let (status, v) = build(&s, &[], &[], &["sh", "-c", script]);
+    assert_eq!(status, 0, "{v}");
+    let v = s.ok(&rebuild_args("plain", &[]));
+    assert_eq!(v["reproducible"], true, "{v}");
+
+    let v = s.fails(&rebuild_args("varied", &["--vary"]), "CUSTODY-E1060");
+    let message = v["error"]["message"].as_str().unwrap();
+    for file in ["pwd.txt differs", "umask.txt differs", "lang.txt differs"] {
+        assert!(message.contains(file), "{message}");
+    }
+    assert!(!message.contains("msg.txt"), "{message}");
+    assert!(
+        message.contains("under --vary (build path /build/src-"),
+        "{message}"
+    );
+    assert!(!s.path("varied/rebuild.sigstore.json").exists());
+    let pwd = String::from_utf8(s.read("varied/out/pwd.txt")).unwrap();
+    assert!(pwd.starts_with("/build/src-"), "{pwd}");
+    assert_eq!(s.read("varied/out/umask.txt"), b"0002\n");
+
+    // diffoscope's summary when it is installed; otherwise the message says it is not.
+    let diffoscope = Command::new("sh")
+        .args(["-c", "command -v diffoscope"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if diffoscope {
+        assert!(message.contains("diffoscope pwd.txt:"), "{message}");
+        assert!(message.contains("/build/src-"), "{message}");
+    } else {
+        assert!(message.contains("diffoscope is not installed"), "{message}");
+    }
+}
+
+/// `custody --json rebuild ...` with extra environment variables; returns (status, JSON).
+fn rebuild_with_env(s: &Scratch, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let mut command = s.custody(&all);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().unwrap();
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    (output.status.code().unwrap_or(-1), value)
+}
+
+#[test]
+fn vary_changes_the_clock_and_the_file_order_on_a_tmpfs() {
+    // Staging on a tmpfs (which lists entries by creation) makes the file order observable;
+    // on ext4's hashed directories re-creating files in reverse changes nothing.
+    let shm = Path::new("/dev/shm");
+    assert!(shm.is_dir(), "/dev/shm is needed for this test");
+    let env = [("TMPDIR", "/dev/shm")];
+    let (s, _repo) = setup(&[("a", b"a"), ("b", b"b"), ("c", b"c"), ("d", b"d")]);
+    let script = "ls -f | grep -v '^[.]' > \"$CUSTODY_OUT/order.txt\" && \
+                  date -u +%Y-%m > \"$CUSTODY_OUT/month.txt\"";
+    let (status, v) = build(&s, &[], &env, &["sh", "-c", script]);
+    assert_eq!(status, 0, "{v}");
+    let (status, v) = rebuild_with_env(&s, &rebuild_args("plain", &[]), &env);
+    assert_eq!((status, &v["reproducible"]), (0, &Value::Bool(true)), "{v}");
+    let (status, v) = rebuild_with_env(&s, &rebuild_args("varied", &["--vary"]), &env);
+    assert_eq!(status, 1, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("order.txt differs"), "{message}");
+    let order = |dir: &str| {
+        let mut lines: Vec<String> = String::from_utf8(s.read(&format!("{dir}/out/order.txt")))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let listed = lines.clone();
+        lines.sort();
+        assert_eq!(lines, ["a", "b", "c", "d"]);
+        listed
+    };
+    let mut reversed = order("plain");
+    reversed.reverse();
+    assert_eq!(order("varied"), reversed);
+    let faketime = Command::new("sh")
+        .args(["-c", "command -v faketime"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert_eq!(message.contains("month.txt differs"), faketime, "{message}");
+}
+
 #[test]
 fn host_network_is_an_explicit_recorded_choice() {
     let (s, _repo) = setup(&[("a.txt", b"a")]);
