@@ -172,6 +172,9 @@ codes! {
     TufTargetNotFound = 1074, "TUF target is not in the repository",
         "No trusted targets role lists this target path (delegations were searched as the specification says).",
         "Check the target name; 'custody tuf add' publishes one.";
+    TufBundleMissing = 1075, "TUF target carries no custody bundle",
+        "'custody fetch --trust-root' verifies the target against the custody bundles its signed TUF metadata lists (custom.custody.bundles), and the target lists none: it was published without --bundle, or the metadata is not what the publisher signed.",
+        "Fetch without --trust-root only if TUF alone is enough for you; otherwise ask the publisher to sign the file and publish it with 'custody tuf add FILE --bundle FILE.sigstore.json'.";
     VulnerablePackages = 1080, "packages are affected by known vulnerabilities",
         "'custody scan' matched at least one package of the SBOM or lockfile against an advisory of the advisory directory: its version lies in an affected range that is not withdrawn.",
         "Upgrade each listed package to a fixed version (the advisory names it), regenerate Cargo.lock and the SBOM, and scan again.";
@@ -244,6 +247,9 @@ codes! {
     TufRequestInvalid = 2050, "invalid TUF repository request",
         "A 'custody tuf' argument or repository state does not allow the operation: a bad target name, a bin count that is not a power of two, missing keys for a role, or a directory that is (or is not) already a repository.",
         "Fix the argument named in the message; 'custody tuf --help' lists the options.";
+    TufTrustRootRequired = 2051, "TUF target has custody bundles to verify: give --trust-root",
+        "The target's signed TUF metadata lists custody bundles (custom.custody.bundles), and 'custody fetch' was not given a trust root to verify them with; custody does not skip a check the publisher asked for.",
+        "Pass --trust-root ROOT.json (and --role ROLE if the signer's role is not release); docs/tuf.md describes the convention.";
     LockfileInvalid = 2060, "the lockfile cannot be read",
         "The file given to 'custody sbom' or 'custody scan' is not a Cargo.lock custody can read: not TOML, a registry package without a SHA-256 checksum, a git package without a commit, or a dependency entry naming no package (or several).",
         "Regenerate the lockfile with 'cargo generate-lockfile' (or 'cargo update -w') and pass it with --lockfile.";

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use custody_crypto::{DigestAlgorithm, Hasher, PublicKey, Signer};
-use custody_tuf::client::{Client, ClientLimits, FetchError, Fetcher, MetadataCache, quote_role};
+use custody_tuf::client::{
+    Client, ClientLimits, FetchError, Fetcher, MetadataCache, TargetInfo, quote_role,
+};
 use custody_tuf::metadata::{TargetFile, add_signatures};
 use custody_tuf::writer::{Expiries, MetaOut, MetadataSource, Repository};
 
@@ -23,6 +25,7 @@ use time::OffsetDateTime;
 use crate::codes::Code;
 use crate::error::{Error, Result};
 use crate::fs::{Overwrite, Visibility, read_limited, write_atomic, write_atomic_with};
+use crate::verify::{Trust, Verification, parse_bundle, verify_bundle_digests};
 
 /// The repository's private settings file.
 pub const CONFIG_FILE: &str = "custody-tuf.json";
@@ -174,36 +177,112 @@ pub struct Added {
     pub sha256: String,
 }
 
-/// Copies each file into `targets/` under its hash-prefixed name and lists it in its bin; then
-/// re-signs that bin, the snapshot and the timestamp with the online `signers`.
+/// A file to publish, and what the `custom.custody` field of its target carries (see
+/// docs/tuf.md).
+#[derive(Debug, Clone)]
+pub struct NewTarget {
+    /// The file.
+    pub file: PathBuf,
+    /// Its target path.
+    pub name: String,
+    /// Custody bundles about the file, each published as a target of its own
+    /// ([`bundle_target_name`]) and listed in the file's `custom.custody.bundles`.
+    pub bundles: Vec<PathBuf>,
+    /// The OCI digest of the artifact (`sha256:<hex>` or `sha512:<hex>`), recorded as
+    /// `custom.custody.oci_digest`.
+    pub oci_digest: Option<String>,
+}
+
+/// The target path of the `index`th (from 0) bundle of target `name`: `<name>.sigstore.json`,
+/// then `<name>.2.sigstore.json`, `<name>.3.sigstore.json`, ...
+#[must_use]
+pub fn bundle_target_name(name: &str, index: usize) -> String {
+    if index == 0 {
+        format!("{name}.sigstore.json")
+    } else {
+        format!("{name}.{}.sigstore.json", index + 1)
+    }
+}
+
+fn check_oci_digest(d: &str) -> Result<()> {
+    let ok = match d.split_once(':') {
+        Some(("sha256", hex)) => hex.len() == 64,
+        Some(("sha512", hex)) => hex.len() == 128,
+        _ => false,
+    } && d
+        .split_once(':')
+        .is_some_and(|(_, hex)| hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "--oci-digest '{d}' is not sha256:<64 hex> or sha512:<128 hex> (lowercase)"
+        )))
+    }
+}
+
+/// Copies each file (and its bundles) into `targets/` under hash-prefixed names and lists them
+/// in their bins; then re-signs those bins, the snapshot and the timestamp with the online
+/// `signers`, once for all of them.
 pub fn add(
     repo: &Path,
-    files: &[(PathBuf, String)],
+    files: &[NewTarget],
     signers: &[&dyn Signer],
     now: OffsetDateTime,
 ) -> Result<Vec<Added>> {
+    // Checked before anything is copied.
+    for t in files {
+        custody_tuf::writer::check_target_path(&t.name).map_err(|e| tuf_err(&e))?;
+        if let Some(d) = &t.oci_digest {
+            check_oci_digest(d)?;
+        }
+        for b in &t.bundles {
+            crate::verify::read_bundle(b)?;
+        }
+    }
     let _lock = lock(repo)?;
     let src = MetaDir(repo.join("metadata"));
     let mut r = Repository::open(&src, Expiries::default()).map_err(|e| tuf_err(&e))?;
     let mut added = Vec::new();
-    for (file, name) in files {
-        custody_tuf::writer::check_target_path(name).map_err(|e| tuf_err(&e))?;
-        let (length, sha256, sha512) = copy_target(repo, file, name)?;
-        let target = TargetFile {
-            length,
-            hashes: [
-                ("sha256".to_owned(), sha256.clone()),
-                ("sha512".to_owned(), sha512),
-            ]
-            .into(),
-            custom: None,
+    let publish =
+        |r: &mut Repository, file: &Path, name: &str, custom: Option<Value>| -> Result<Added> {
+            let (length, sha256, sha512) = copy_target(repo, file, name)?;
+            let target = TargetFile {
+                length,
+                hashes: [
+                    ("sha256".to_owned(), sha256.clone()),
+                    ("sha512".to_owned(), sha512),
+                ]
+                .into(),
+                custom,
+            };
+            r.add_target(&src, name, target).map_err(|e| tuf_err(&e))?;
+            Ok(Added {
+                name: name.to_owned(),
+                length,
+                sha256,
+            })
         };
-        r.add_target(&src, name, target).map_err(|e| tuf_err(&e))?;
-        added.push(Added {
-            name: name.clone(),
-            length,
-            sha256,
-        });
+    for t in files {
+        let mut bundles = Vec::new();
+        for (i, b) in t.bundles.iter().enumerate() {
+            let a = publish(&mut r, b, &bundle_target_name(&t.name, i), None)?;
+            bundles.push(json!({"target": a.name, "sha256": a.sha256, "length": a.length}));
+            added.push(a);
+        }
+        let custom = if bundles.is_empty() && t.oci_digest.is_none() {
+            None
+        } else {
+            let mut custody = serde_json::Map::new();
+            if !bundles.is_empty() {
+                custody.insert("bundles".into(), Value::Array(bundles));
+            }
+            if let Some(d) = &t.oci_digest {
+                custody.insert("oci_digest".into(), Value::String(d.clone()));
+            }
+            Some(json!({ "custody": custody }))
+        };
+        added.push(publish(&mut r, &t.file, &t.name, custom)?);
     }
     let out = r.commit(signers, now).map_err(|e| tuf_err(&e))?;
     write_metadata(repo, out)?;
@@ -428,18 +507,125 @@ pub struct Fetched {
     pub sha256: String,
     /// The trusted root version after the update.
     pub root_version: u64,
+    /// The custody bundles the file was verified against (none without a trust root).
+    pub bundles: Vec<VerifiedBundle>,
+}
+
+/// A custody bundle a fetched file was verified against.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    /// The bundle's target path.
+    pub target: String,
+    /// What its verification proved.
+    pub verification: Verification,
+}
+
+/// One entry of `custom.custody.bundles`.
+struct BundleRef {
+    target: String,
+    sha256: String,
+}
+
+/// Reads `custom.custody.bundles` of a target (docs/tuf.md); `None` when the target lists none.
+/// The field is signed metadata: when it is there but malformed, the target is refused.
+fn custody_bundles(target: &str, custom: Option<&Value>) -> Result<Option<Vec<BundleRef>>> {
+    let Some(custody) = custom.and_then(|c| c.get("custody")) else {
+        return Ok(None);
+    };
+    let bad = |why: &str| {
+        Error::new(
+            Code::TufMetadataRejected,
+            format!("the custom.custody field of target '{target}' is not valid: {why}"),
+        )
+    };
+    let Some(custody) = custody.as_object() else {
+        return Err(bad("not an object"));
+    };
+    let Some(list) = custody.get("bundles") else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| bad("bundles is not an array"))?;
+    let mut out = Vec::new();
+    for entry in list {
+        let name = entry["target"]
+            .as_str()
+            .ok_or_else(|| bad("a bundle has no target"))?;
+        let sha256 = entry["sha256"]
+            .as_str()
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .ok_or_else(|| bad("a bundle has no sha256 of 64 lowercase hex digits"))?;
+        custody_tuf::writer::check_target_path(name).map_err(|e| bad(&e.to_string()))?;
+        if name == target {
+            return Err(bad("a bundle names the target itself"));
+        }
+        out.push(BundleRef {
+            target: name.to_owned(),
+            sha256: sha256.to_owned(),
+        });
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// Streams the target `info` from the repository to `sink`, checking its signed length and
+/// hashes as it goes.
+fn download(
+    fetcher: &HttpFetcher,
+    info: &TargetInfo,
+    consistent: bool,
+    sink: &mut dyn FnMut(&[u8]) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let path: String = info
+        .download_path(consistent)
+        .split('/')
+        .map(quote_role)
+        .collect::<Vec<_>>()
+        .join("/");
+    let url = format!("{}/targets/{path}", fetcher.base);
+    let mut verifier = info.verifier();
+    let mut failure: Option<custody_tuf::Error> = None;
+    let result = fetcher.get(&url, info.file.length, &mut |chunk| {
+        verifier.update(chunk).map_err(|e| {
+            let m = e.to_string();
+            failure = Some(e);
+            m
+        })?;
+        sink(chunk)
+    });
+    if let Some(e) = failure.take() {
+        return Err(tuf_err(&e));
+    }
+    result.map_err(|e| {
+        Error::new(
+            Code::TufFetchFailed,
+            match e {
+                FetchError::NotFound => format!("{url}: not found"),
+                FetchError::Failed(r) => format!("{url}: {r}"),
+            },
+        )
+    })?;
+    verifier.finish().map_err(|e| tuf_err(&e))
 }
 
 /// Runs the TUF client workflow against the repository at `base` (serving `metadata/` and
 /// `targets/`), starting from `trusted_root` and the trusted metadata in `cache`; then
 /// streams `target` to a temporary file beside `out`, checks its length and hashes, and
 /// renames it into place.
+///
+/// When the target's signed metadata lists custody bundles (`custom.custody.bundles`,
+/// docs/tuf.md), each bundle is fetched as a target of its own (TUF-verified, and matching the
+/// SHA-256 the listing pins), and the file is verified against every one of them with `trust`
+/// before it is renamed into place. Fails closed: bundles listed and no `trust` is
+/// [`Code::TufTrustRootRequired`]; `trust` given and no bundle listed is
+/// [`Code::TufBundleMissing`].
 pub fn fetch(
     target: &str,
     trusted_root: &Path,
     base: &str,
     out: &Path,
     cache: &Path,
+    trust: Option<&Trust<'_>>,
     now: OffsetDateTime,
 ) -> Result<Fetched> {
     custody_tuf::writer::check_target_path(target).map_err(|e| tuf_err(&e))?;
@@ -456,47 +642,119 @@ pub fn fetch(
     .map_err(|e| tuf_err(&e))?;
     client.refresh().map_err(|e| tuf_err(&e))?;
     let info = client.target_info(target).map_err(|e| tuf_err(&e))?;
+    let refs = custody_bundles(target, info.file.custom.as_ref())?;
+    let refs = match (refs, trust) {
+        (None, None) => Vec::new(),
+        (Some(refs), Some(_)) => refs,
+        (Some(refs), None) => {
+            return Err(Error::new(
+                Code::TufTrustRootRequired,
+                format!(
+                    "target '{target}' lists {} custody bundle(s) to verify it with; give --trust-root",
+                    refs.len()
+                ),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Error::new(
+                Code::TufBundleMissing,
+                format!(
+                    "target '{target}' lists no custody bundle (custom.custody.bundles), so it cannot be verified with --trust-root"
+                ),
+            ));
+        }
+    };
+    let mut bundle_infos = Vec::new();
+    for r in &refs {
+        let b = client.target_info(&r.target).map_err(|e| tuf_err(&e))?;
+        if b.file.hashes.get("sha256") != Some(&r.sha256) {
+            return Err(Error::new(
+                Code::TufTargetMismatch,
+                format!(
+                    "bundle target '{}' does not have the sha256 that target '{target}' lists for it",
+                    r.target
+                ),
+            ));
+        }
+        if b.file.length > crate::verify::BUNDLE_LIMIT {
+            return Err(Error::new(
+                Code::BundleMalformed,
+                format!(
+                    "bundle target '{}' is larger than {} bytes",
+                    r.target,
+                    crate::verify::BUNDLE_LIMIT
+                ),
+            ));
+        }
+        bundle_infos.push(b);
+    }
     let consistent = client.root().consistent_snapshot;
     let root_version = client.root().version;
     let (fetcher, _) = client.into_parts();
-    let path: String = info
-        .download_path(consistent)
-        .split('/')
-        .map(quote_role)
-        .collect::<Vec<_>>()
-        .join("/");
-    let url = format!("{}/targets/{path}", fetcher.base);
-    let mut verifier = info.verifier();
-    let mut failure: Option<custody_tuf::Error> = None;
-    write_atomic_with(out, Overwrite::Replace, Visibility::Public, &mut |w| {
-        let result = fetcher.get(&url, info.file.length, &mut |chunk| {
-            verifier.update(chunk).map_err(|e| {
-                let m = e.to_string();
-                failure = Some(e);
-                m
-            })?;
-            w.write_all(chunk).map_err(|e| e.to_string())
-        });
-        if let Some(e) = failure.take() {
-            return Err(tuf_err(&e));
-        }
-        result.map_err(|e| {
-            Error::new(
-                Code::TufFetchFailed,
-                match e {
-                    FetchError::NotFound => format!("{url}: not found"),
-                    FetchError::Failed(r) => format!("{url}: {r}"),
-                },
-            )
+
+    let mut bundles = Vec::new();
+    for b in &bundle_infos {
+        let mut bytes = Vec::new();
+        download(&fetcher, b, consistent, &mut |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
         })?;
-        std::mem::replace(&mut verifier, info.verifier())
-            .finish()
-            .map_err(|e| tuf_err(&e))
+        let bundle = parse_bundle(&bytes)?;
+        if bundle.digest_algorithms_needed().is_empty() {
+            return Err(Error::new(
+                Code::BundleUnsupported,
+                format!(
+                    "bundle '{}' binds no artifact digest custody can check (no sha256 or sha512 subject)",
+                    b.path
+                ),
+            ));
+        }
+        bundles.push((b.path.clone(), bundle));
+    }
+    let mut algorithms: Vec<DigestAlgorithm> = Vec::new();
+    for (_, b) in &bundles {
+        for a in b.digest_algorithms_needed() {
+            if !algorithms.contains(&a) {
+                algorithms.push(a);
+            }
+        }
+    }
+
+    let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
+    let mut verified = Vec::new();
+    write_atomic_with(out, Overwrite::Replace, Visibility::Public, &mut |w| {
+        download(&fetcher, &info, consistent, &mut |chunk| {
+            for h in &mut hashers {
+                h.update(chunk);
+            }
+            w.write_all(chunk).map_err(|e| e.to_string())
+        })?;
+        // Verified before the file is renamed into place: a refusal leaves nothing behind.
+        if let Some(trust) = trust {
+            let digests: Vec<_> = std::mem::take(&mut hashers)
+                .into_iter()
+                .map(Hasher::finalize)
+                .collect();
+            for (name, bundle) in &bundles {
+                let verification =
+                    verify_bundle_digests(bundle, &digests, trust, now).map_err(|e| {
+                        let hint = e.hint().to_owned();
+                        Error::new(e.code(), format!("bundle '{name}': {}", e.message()))
+                            .with_hint(hint)
+                    })?;
+                verified.push(VerifiedBundle {
+                    target: name.clone(),
+                    verification,
+                });
+            }
+        }
+        Ok(())
     })?;
     Ok(Fetched {
         length: info.file.length,
         sha256: info.file.hashes.get("sha256").cloned().unwrap_or_default(),
         root_version,
+        bundles: verified,
     })
 }
 

@@ -59,9 +59,15 @@ pub fn read_bundle(path: &Path) -> Result<Bundle> {
             e
         }
     })?;
+    parse_bundle(&bytes)
+}
+
+/// Parses a bundle's bytes (at most [`BUNDLE_LIMIT`]): a Sigstore bundle, or a bare DSSE
+/// envelope.
+pub fn parse_bundle(bytes: &[u8]) -> Result<Bundle> {
     let limits = Limits::default();
     let value =
-        json::parse_strict(&bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))?;
+        json::parse_strict(bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))?;
     let is_envelope = value.get("payloadType").is_some() && value.get("mediaType").is_none();
     if is_envelope {
         let envelope =
@@ -76,7 +82,7 @@ pub fn read_bundle(path: &Path) -> Result<Bundle> {
             KeyMaterial::PublicKeyHint(hint),
         ))
     } else {
-        Bundle::from_json(&bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))
+        Bundle::from_json(bytes, &limits).map_err(|e| Error::format(Document::Bundle, &e))
     }
 }
 

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use custody_app::tuf::{OnlineKeyFiles, RepoConfig};
+use custody_app::verify::Trust;
 use custody_app::{Code, Error, Result};
 use custody_crypto::{Signer, SigningKey};
+use custody_formats::trust_root::Role;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -68,6 +70,15 @@ pub(crate) struct AddArgs {
     /// The target path to publish a single file under [default: its file name].
     #[arg(long)]
     name: Option<String>,
+    /// A custody bundle about the (single) file, published as the target
+    /// `<name>.sigstore.json` (then `<name>.2.sigstore.json`, ...) and listed in the file's
+    /// `custom.custody.bundles`, so that `custody fetch --trust-root` verifies it (repeat for
+    /// several; docs/tuf.md).
+    #[arg(long = "bundle", value_name = "B")]
+    bundles: Vec<PathBuf>,
+    /// The OCI digest of the (single) file's artifact, recorded as `custom.custody.oci_digest`.
+    #[arg(long, value_name = "sha256:HEX")]
+    oci_digest: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +133,14 @@ pub(crate) struct FetchArgs {
     /// Directory of trusted metadata kept between runs [default: .custody-tuf-cache].
     #[arg(long, default_value = ".custody-tuf-cache")]
     cache: PathBuf,
+    /// Verify the target against the custody bundles its TUF metadata lists, with the keys of
+    /// this trust root (as `custody verify --trust-root` does); a target that lists none is
+    /// refused. Required when the target lists bundles.
+    #[arg(long, value_name = "ROOT.json")]
+    trust_root: Option<PathBuf>,
+    /// With --trust-root: the role the signer of every bundle must hold.
+    #[arg(long, default_value = "release", requires = "trust_root")]
+    role: String,
 }
 
 fn keys(paths: &[PathBuf]) -> Result<Vec<SigningKey>> {
@@ -189,6 +208,12 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
                     "--name applies to a single file",
                 ));
             }
+            if (!a.bundles.is_empty() || a.oci_digest.is_some()) && a.files.len() != 1 {
+                return Err(Error::new(
+                    Code::TufRequestInvalid,
+                    "--bundle and --oci-digest apply to a single file",
+                ));
+            }
             let mut files = Vec::new();
             for f in &a.files {
                 let name = match &a.name {
@@ -203,7 +228,12 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
                             )
                         })?,
                 };
-                files.push((f.clone(), name));
+                files.push(custody_app::tuf::NewTarget {
+                    file: f.clone(),
+                    name,
+                    bundles: a.bundles.clone(),
+                    oci_digest: a.oci_digest.clone(),
+                });
             }
             let signer_keys = online_signers(&a.repo)?;
             let signers: Vec<&dyn Signer> = signer_keys.iter().map(|k| k as &dyn Signer).collect();
@@ -278,26 +308,64 @@ pub(crate) fn run_fetch(a: FetchArgs, out: &Output) -> Result<()> {
         Some(o) => o,
         None => PathBuf::from(a.target.rsplit('/').next().unwrap_or(&a.target)),
     };
+    let now = OffsetDateTime::now_utc();
+    let root = match &a.trust_root {
+        Some(p) => {
+            let role: Role = a
+                .role
+                .parse()
+                .map_err(|e| Error::new(Code::InvalidArgument, format!("--role: {e}")))?;
+            Some((custody_app::trust::load_trust_root(p, now)?, role))
+        }
+        None => None,
+    };
+    let trust = root
+        .as_ref()
+        .map(|(root, role)| Trust::TrustRoot { root, role: *role });
     let f = custody_app::tuf::fetch(
         &a.target,
         &a.tuf_root,
         &a.from,
         &dest,
         &a.cache,
-        OffsetDateTime::now_utc(),
+        trust.as_ref(),
+        now,
     )?;
+    let mut human = format!(
+        "fetched {} ({} bytes, sha256 {}) to {} (trusted root version {})",
+        a.target,
+        f.length,
+        f.sha256,
+        dest.display(),
+        f.root_version
+    );
+    for b in &f.bundles {
+        let v = &b.verification;
+        human.push_str(&format!(
+            "\n  verified against bundle {}: key {} ({}{})",
+            b.target,
+            v.key_id,
+            v.algorithm,
+            v.role.map(|r| format!(", role {r}")).unwrap_or_default()
+        ));
+        if let Some(i) = v.log_index {
+            human.push_str(&format!(", logged at index {i}"));
+        }
+    }
     out.success(
-        &format!(
-            "fetched {} ({} bytes, sha256 {}) to {} (trusted root version {})",
-            a.target,
-            f.length,
-            f.sha256,
-            dest.display(),
-            f.root_version
-        ),
+        &human,
         json!({
             "target": a.target, "out": dest, "length": f.length,
-            "sha256": f.sha256, "rootVersion": f.root_version
+            "sha256": f.sha256, "rootVersion": f.root_version,
+            "bundles": f.bundles.iter().map(|b| json!({
+                "target": b.target,
+                "keyId": b.verification.key_id.to_string(),
+                "algorithm": b.verification.algorithm.name(),
+                "role": b.verification.role.map(|r| r.to_string()),
+                "predicateType": b.verification.predicate_type,
+                "logIndex": b.verification.log_index,
+                "unchecked": b.verification.unchecked,
+            })).collect::<Vec<_>>(),
         }),
     );
     Ok(())

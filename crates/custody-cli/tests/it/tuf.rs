@@ -529,3 +529,287 @@ fn custody_serve_resigns_expiring_online_roles() {
     s.ok(&args);
     assert_eq!(s.read("got.txt"), b"fresh\n");
 }
+
+/// `fetch ARGS --trust-root root.json --role ROLE` (as [`fetch_args`]).
+fn fetch_verified(url: &str, target: &str, out: &str, role: &str) -> Vec<String> {
+    let mut args = fetch_args(url, target, out);
+    args.extend(["--trust-root", "root.json", "--role", role].map(str::to_owned));
+    args
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The `signed` body of whichever published targets/bin metadata lists `target`.
+fn listing(repo: &std::path::Path, target: &str) -> serde_json::Value {
+    for entry in std::fs::read_dir(repo.join("metadata")).unwrap() {
+        let path = entry.unwrap().path();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        if let Some(t) = v["signed"]["targets"].get(target) {
+            return t.clone();
+        }
+    }
+    panic!("no metadata lists {target}");
+}
+
+#[test]
+fn fetch_verifies_the_custody_bundles_a_target_carries() {
+    let s = Scratch::new();
+    for k in [
+        "tufroot",
+        "targets",
+        "snapshot",
+        "timestamp",
+        "root",
+        "rogue",
+    ] {
+        s.key(k, "ed25519");
+    }
+    s.key("release", "ecdsa-p256");
+    s.key("build", "ed25519");
+    s.trust_root("root.json", &["release=release.pub", "build=build.pub"]);
+    s.write("app.tar", b"release artifact");
+    s.ok(&["sign", "app.tar", "--key", "release.key"]);
+    s.ok(&[
+        "sign",
+        "app.tar",
+        "--key",
+        "rogue.key",
+        "--bundle",
+        "rogue.json",
+    ]);
+    let mut init = init_args();
+    init[5] = "tufroot.key";
+    s.ok(&init);
+
+    let version = |s: &Scratch| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&s.read("repo/metadata/timestamp.json")).unwrap();
+        v["signed"]["version"].as_u64().unwrap()
+    };
+    let before = version(&s);
+    let oci = format!("sha256:{}", "ab".repeat(32));
+    // A malformed bundle or OCI digest is refused before anything is published.
+    s.write("junk.json", b"{\"not\": \"a bundle\"}");
+    s.fails(
+        &[
+            "tuf",
+            "add",
+            "--repo",
+            "repo",
+            "app.tar",
+            "--bundle",
+            "junk.json",
+        ],
+        "CUSTODY-E1014",
+    );
+    s.fails(
+        &[
+            "tuf",
+            "add",
+            "--repo",
+            "repo",
+            "app.tar",
+            "--bundle",
+            "app.tar.sigstore.json",
+            "--oci-digest",
+            "sha256:AB",
+        ],
+        "CUSTODY-E2050",
+    );
+    assert_eq!(version(&s), before);
+    let v = s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "app.tar",
+        "--name",
+        "apps/app.tar",
+        "--bundle",
+        "app.tar.sigstore.json",
+        "--oci-digest",
+        &oci,
+    ]);
+    // The file and its bundle, in one commit.
+    assert_eq!(v["added"][0]["name"], "apps/app.tar.sigstore.json");
+    assert_eq!(v["added"][1]["name"], "apps/app.tar");
+    assert_eq!(version(&s), before + 1);
+    let bundle_sha = custody_crypto::sha256(&s.read("app.tar.sigstore.json")).hex();
+    let custom = &listing(&s.path("repo"), "apps/app.tar")["custom"]["custody"];
+    assert_eq!(custom["oci_digest"], oci.as_str());
+    assert_eq!(custom["bundles"][0]["target"], "apps/app.tar.sigstore.json");
+    assert_eq!(custom["bundles"][0]["sha256"], bundle_sha.as_str());
+
+    // The same artifact with a bundle by a key the trust root does not hold; and one with none.
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "app.tar",
+        "--name",
+        "apps/rogue.tar",
+        "--bundle",
+        "rogue.json",
+    ]);
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "app.tar",
+        "--name",
+        "apps/plain.tar",
+    ]);
+
+    let repo = s.path("repo");
+    let server = crate::support::Server::start_with(
+        &s.path("data"),
+        &["--tuf-repo", repo.to_str().unwrap()],
+    );
+    let url = &server.url;
+
+    let v = s.ok(&strs(&fetch_verified(
+        url,
+        "apps/app.tar",
+        "got.tar",
+        "release",
+    )));
+    assert_eq!(s.read("got.tar"), b"release artifact");
+    assert_eq!(v["bundles"][0]["target"], "apps/app.tar.sigstore.json");
+    assert_eq!(v["bundles"][0]["role"], "release");
+
+    // Every refusal writes nothing.
+    for (target, out, role, code) in [
+        // Signed by a key of the trust root, but not of the role asked for.
+        ("apps/app.tar", "build.tar", "build", "CUSTODY-E1005"),
+        // Signed by a key the trust root does not hold.
+        ("apps/rogue.tar", "rogue.tar", "release", "CUSTODY-E1004"),
+        // --trust-root and no bundle to verify with: fail closed.
+        ("apps/plain.tar", "plain.tar", "release", "CUSTODY-E1075"),
+    ] {
+        s.fails(&strs(&fetch_verified(url, target, out, role)), code);
+        assert!(!s.path(out).exists(), "{target}");
+    }
+    // A target listing bundles is not fetched without a trust root to check them.
+    s.fails(
+        &strs(&fetch_args(url, "apps/app.tar", "unchecked.tar")),
+        "CUSTODY-E2051",
+    );
+    assert!(!s.path("unchecked.tar").exists());
+    // Without --trust-root, a target with no bundle is fetched on TUF's word alone.
+    s.ok(&strs(&fetch_args(url, "apps/plain.tar", "plain.tar")));
+    assert_eq!(s.read("plain.tar"), b"release artifact");
+
+    // A tampered bundle (same length) is refused by TUF before it is parsed.
+    let stored = format!("repo/targets/apps/{bundle_sha}.app.tar.sigstore.json");
+    let mut evil = s.read(&stored);
+    let at = evil.iter().position(|b| *b == b'"').unwrap() + 1;
+    evil[at] ^= 0x01;
+    std::fs::write(s.path(&stored), &evil).unwrap();
+    s.fails(
+        &strs(&fetch_verified(
+            url,
+            "apps/app.tar",
+            "tampered.tar",
+            "release",
+        )),
+        "CUSTODY-E1073",
+    );
+    assert!(!s.path("tampered.tar").exists());
+}
+
+#[test]
+fn the_trust_root_is_a_tuf_target() {
+    let s = Scratch::new();
+    for k in ["tufroot", "targets", "snapshot", "timestamp", "root"] {
+        s.key(k, "ed25519");
+    }
+    s.key("release", "ecdsa-p256");
+    s.key("release2", "ed25519");
+    s.trust_root("root.json", &["release=release.pub"]);
+    // Version 2 of the trust root, signed by version 1's root key.
+    s.ok(&[
+        "trust-root",
+        "init",
+        "--out",
+        "root2.json",
+        "--from",
+        "root.json",
+        "--key",
+        "release=release2.pub",
+    ]);
+    s.ok(&["trust-root", "sign", "root2.json", "--key", "root.key"]);
+    let mut init = init_args();
+    init[5] = "tufroot.key";
+    s.ok(&init);
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "root2.json",
+        "--name",
+        "custody/trust-root.json",
+    ]);
+    let repo = s.path("repo");
+    let server = crate::support::Server::start_with(
+        &s.path("data"),
+        &["--tuf-repo", repo.to_str().unwrap()],
+    );
+    s.ok(&strs(&fetch_args(
+        &server.url,
+        "custody/trust-root.json",
+        "trust-root.json",
+    )));
+    let v = s.ok(&[
+        "trust-root",
+        "verify",
+        "trust-root.json",
+        "--previous",
+        "root.json",
+    ]);
+    assert_eq!(v["version"], 2);
+    // A version the previous one did not sign is not a rotation, even when TUF delivered it.
+    s.key("usurper", "ed25519");
+    s.ok(&[
+        "trust-root",
+        "init",
+        "--out",
+        "evil.json",
+        "--root",
+        "usurper.pub",
+        "--key",
+        "release=release.pub",
+    ]);
+    let mut v: serde_json::Value = serde_json::from_slice(&s.read("evil.json")).unwrap();
+    v["signed"]["version"] = serde_json::Value::from(2);
+    s.write("evil.json", v.to_string().as_bytes());
+    s.ok(&["trust-root", "sign", "evil.json", "--key", "usurper.key"]);
+    s.ok(&[
+        "tuf",
+        "add",
+        "--repo",
+        "repo",
+        "evil.json",
+        "--name",
+        "custody/trust-root.json",
+    ]);
+    s.ok(&strs(&fetch_args(
+        &server.url,
+        "custody/trust-root.json",
+        "evil-fetched.json",
+    )));
+    s.fails(
+        &[
+            "trust-root",
+            "verify",
+            "evil-fetched.json",
+            "--previous",
+            "root.json",
+        ],
+        "CUSTODY-E1010",
+    );
+}
