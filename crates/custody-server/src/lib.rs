@@ -18,6 +18,7 @@
 mod error;
 mod log;
 mod registry;
+mod stream;
 mod tuf;
 mod witness;
 

@@ -11,10 +11,9 @@
 //! an anonymous request with the placeholder `anonymous`, which counts as no token.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
@@ -33,7 +32,6 @@ use custody_app::registry::service::{Registry, RegistryError, RegistryResult};
 use tokio::sync::mpsc;
 
 const API_VERSION: (&str, &str) = ("docker-distribution-api-version", "registry/2.0");
-const CHUNK: usize = 256 * 1024;
 /// Request-body frames are forwarded to the blocking writer in batches of about this size.
 const BATCH: usize = 256 * 1024;
 /// Placeholder token handed to anonymous clients by the token endpoint; it means "no token".
@@ -752,36 +750,6 @@ async fn put_manifest(
     Ok(r)
 }
 
-/// A response body fed by a blocking reader thread through a bounded channel.
-struct ChannelBody {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    remaining: u64,
-}
-
-impl HttpBody for ChannelBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Ok(b))) => {
-                self.remaining = self.remaining.saturating_sub(b.len() as u64);
-                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
-}
-
 async fn get_blob(
     registry: Arc<Registry>,
     name: String,
@@ -815,41 +783,7 @@ async fn get_blob(
     let body = if head || len == 0 {
         Body::empty()
     } else {
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
-        let mut reader = reader;
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-            let mut left = len;
-            while left > 0 {
-                let want = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
-                let mut buf = vec![0u8; want];
-                match reader.read(&mut buf) {
-                    Ok(0) => {
-                        let _ = tx.blocking_send(Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "blob shorter than its size",
-                        )));
-                        return;
-                    }
-                    Ok(n) => {
-                        buf.truncate(n);
-                        left -= n as u64;
-                        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
-        Body::new(ChannelBody { rx, remaining: len })
+        crate::stream::body(reader, start, len)
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

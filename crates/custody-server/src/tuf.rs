@@ -3,14 +3,10 @@
 //! Which files exist is decided by `custody_app::tuf::open_published`; this module streams
 //! them and sets their caching headers.
 
-use std::io::{self, Read as _};
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,12 +14,9 @@ use axum::response::Response;
 use axum::routing::get;
 use custody_app::tuf::{Freshness, PublishedFile, open_published};
 use custody_app::{Code, Error};
-use http_body::Body as HttpBody;
-use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 
-const CHUNK: usize = 256 * 1024;
 const NO_CACHE: &str = "no-cache";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -68,48 +61,12 @@ async fn serve(repo: Arc<PathBuf>, path: String) -> Result<Response, ApiError> {
 
 fn stream(published: PublishedFile) -> Response {
     let PublishedFile {
-        mut file,
+        file,
         length,
         freshness,
         metadata,
     } = published;
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    if length > 0 {
-        tokio::task::spawn_blocking(move || {
-            let mut left = length;
-            while left > 0 {
-                let want = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
-                let mut buf = vec![0u8; want];
-                match file.read(&mut buf) {
-                    Ok(0) => {
-                        // Shorter than when opened: end the body early, so the client
-                        // sees a truncated response rather than a wrong one.
-                        let _ = tx.blocking_send(Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file shrank while served",
-                        )));
-                        return;
-                    }
-                    Ok(n) => {
-                        buf.truncate(n);
-                        left -= n as u64;
-                        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
-    }
-    let mut response = Response::new(Body::new(FileBody {
-        rx,
-        remaining: length,
-    }));
+    let mut response = Response::new(crate::stream::body(file, 0, length));
     *response.status_mut() = StatusCode::OK;
     let h = response.headers_mut();
     h.insert(
@@ -129,44 +86,4 @@ fn stream(published: PublishedFile) -> Response {
         }),
     );
     response
-}
-
-/// A file's bytes, read on the blocking pool and handed over through a bounded channel.
-struct FileBody {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    remaining: u64,
-}
-
-impl HttpBody for FileBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
-        if self.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Ok(b))) => {
-                self.remaining = self.remaining.saturating_sub(b.len() as u64);
-                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(Some(Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file reader stopped",
-            )))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.remaining == 0
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
 }
