@@ -244,15 +244,8 @@ impl TokenChecker {
     pub fn authorize(&self, presented: Option<&str>, needed: &Scope) -> Result<String> {
         let invalid = |why: &str| Error::new(Code::TokenInvalid, why.to_owned());
         let presented = presented.ok_or_else(|| invalid("no token was presented"))?;
-        let rest = presented
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| invalid("the token is malformed"))?;
-        let (id, secret) = rest
-            .split_once('_')
-            .ok_or_else(|| invalid("the token is malformed"))?;
-        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid("the token is malformed"));
-        }
+        let (id, secret) =
+            split_token(presented).ok_or_else(|| invalid("the token is malformed"))?;
         let record = {
             let i =
                 self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.stores.len();
@@ -283,6 +276,18 @@ impl TokenChecker {
             ))
         }
     }
+}
+
+/// The (id, secret) parts of a well-formed `custody_<id>_<secret>` token.
+fn split_token(presented: &str) -> Option<(&str, &str)> {
+    let (id, secret) = presented.strip_prefix(PREFIX)?.split_once('_')?;
+    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some((id, secret))
+}
+
+/// The public id part of a presented token, to name the actor of a refused request; never the
+/// secret. `None` when the token is malformed.
+pub fn token_id(presented: &str) -> Option<&str> {
+    split_token(presented).map(|(id, _)| id)
 }
 
 fn hex_lower(bytes: &[u8]) -> String {

@@ -268,13 +268,6 @@ pub fn system_clock() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The public id part of a presented token (`custody_<id>_<secret>`), to name the actor of a
-/// refused request; never the secret.
-fn token_id(token: &str) -> Option<&str> {
-    let id = token.strip_prefix("custody_")?.split('_').next()?;
-    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
-}
-
 fn new_upload_id() -> RegistryResult<String> {
     let bytes = random_bytes::<16>()
         .map_err(|e| RegistryError::from(Error::new(Code::Internal, e.to_string())))?;
@@ -421,7 +414,7 @@ impl Registry {
             match token {
                 None => e.into(),
                 Some(t) => {
-                    let actor = token_id(t).unwrap_or("unknown-token");
+                    let actor = crate::tokens::token_id(t).unwrap_or("unknown-token");
                     self.deny(actor, access.action(), repository, "", e.into())
                 }
             }
