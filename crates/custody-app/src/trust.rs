@@ -79,6 +79,8 @@ pub struct NewKey {
     pub valid_until: Option<OffsetDateTime>,
     /// Its signed-note key name (log and witness keys).
     pub name: Option<String>,
+    /// The person or system controlling it (e.g. `alice@example.com`): its identity in policy.
+    pub owner: Option<String>,
 }
 
 /// The settings of a new trust root version.
@@ -94,7 +96,8 @@ pub struct NewTrustRoot {
 }
 
 /// Builds a new, unsigned trust root: version 1, or the successor of `previous` (its keys
-/// carried over, minus `remove`, plus `settings.keys`).
+/// carried over as they are, with their names and owners, minus `remove`, plus
+/// `settings.keys`).
 pub fn build_trust_root(
     previous: Option<&SignedTrustRoot>,
     settings: NewTrustRoot,
@@ -137,12 +140,15 @@ pub fn build_trust_root(
         None => (1, settings.root_threshold.unwrap_or(1)),
     };
     for k in settings.keys {
-        let key = TrustedKey::new(k.key, k.role, now, k.valid_until, None).and_then(|key| match &k
-            .name
-        {
-            Some(name) => key.with_name(name),
-            None => Ok(key),
-        });
+        let key = TrustedKey::new(k.key, k.role, now, k.valid_until, None)
+            .and_then(|key| match &k.name {
+                Some(name) => key.with_name(name),
+                None => Ok(key),
+            })
+            .and_then(|key| match &k.owner {
+                Some(owner) => key.with_owner(owner),
+                None => Ok(key),
+            });
         keys.push(key.map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?);
     }
     let witness_threshold = settings

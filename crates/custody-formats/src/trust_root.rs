@@ -10,13 +10,17 @@
 //!                           "publicKey": "-----BEGIN PUBLIC KEY-----\n…",
 //!                           "validFrom": "2026-11-22T00:00:00Z",
 //!                           "validUntil": "2027-11-22T00:00:00Z",
-//!                           "revokedAt": "2027-01-01T00:00:00Z" } ] },
+//!                           "revokedAt": "2027-01-01T00:00:00Z",
+//!                           "owner": "alice@example.com" } ] },
 //!   "signatures": [ { "keyId": "<64 hex>", "sig": "<standard base64>" } ] }
 //! ```
 //!
 //! Signatures are over the RFC 8785 canonical form of the `signed` value *as parsed* from the
 //! document (which the strict reader guarantees is unambiguous), never over a re-serialization
-//! of the typed body. Fields not listed above are rejected. `keyId` must be the key id of
+//! of the typed body. Fields not listed above (nor `name`, a log's or witness's signed-note key
+//! name, nor `witnessThreshold`) are rejected; the optional ones (`validUntil`, `revokedAt`,
+//! `name`, `owner`: the person or system controlling the key) are written only when set, so a
+//! document without them keeps its bytes and signatures. `keyId` must be the key id of
 //! `publicKey` and `algorithm` its algorithm. Timestamps are RFC 3339 UTC with whole seconds.
 //!
 //! Verification follows the TUF root rules: a root is trusted when enough of its own root keys
@@ -135,7 +139,11 @@ pub struct TrustedKey {
     valid_until: Option<OffsetDateTime>,
     revoked_at: Option<OffsetDateTime>,
     name: Option<String>,
+    owner: Option<String>,
 }
+
+/// The longest `owner`, in characters.
+pub const MAX_OWNER_CHARS: usize = 256;
 
 impl TrustedKey {
     /// A trusted key. Times are converted to UTC and truncated to whole seconds, as the
@@ -165,6 +173,7 @@ impl TrustedKey {
             valid_until,
             revoked_at,
             name: None,
+            owner: None,
         })
     }
 
@@ -190,6 +199,31 @@ impl TrustedKey {
     /// The signed-note key name, for log and witness keys.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// The same key with an owner: the person or system controlling it (e.g.
+    /// `alice@example.com`). 1 to 256 characters, no control characters, no leading or
+    /// trailing whitespace ([`Error::InvalidField`] on `owner`).
+    pub fn with_owner(self, owner: &str) -> Result<Self, Error> {
+        check_owner(owner)?;
+        Ok(Self {
+            owner: Some(owner.to_owned()),
+            ..self
+        })
+    }
+
+    /// The person or system controlling the key, if the trust root names one.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// The signer's identity, as policy counts it: the owner if set, else `key:<keyid>`.
+    /// Two keys with the same owner are one identity (e.g. one approver, however many keys).
+    pub fn identity(&self) -> String {
+        match &self.owner {
+            Some(owner) => owner.clone(),
+            None => format!("key:{}", self.key_id()),
+        }
     }
 
     /// The same key, revoked from `at` on.
@@ -264,6 +298,9 @@ impl TrustedKey {
         out.insert("publicKey".into(), self.key.to_pem().into());
         if let Some(name) = &self.name {
             out.insert("name".into(), name.clone().into());
+        }
+        if let Some(owner) = &self.owner {
+            out.insert("owner".into(), owner.clone().into());
         }
         out.insert("validFrom".into(), format_time(self.valid_from).into());
         if let Some(t) = self.valid_until {
@@ -694,6 +731,12 @@ impl TrustRoot {
         &self.body.keys
     }
 
+    /// The entry for a key id, if the key is listed (whatever its role and validity; use
+    /// [`Self::key_for_role`] to check a signer).
+    pub fn key(&self, key_id: &KeyId) -> Option<&TrustedKey> {
+        self.body.key(key_id)
+    }
+
     /// The keys of one role.
     pub fn keys_with_role(&self, role: Role) -> impl Iterator<Item = &TrustedKey> {
         self.body.keys.iter().filter(move |k| k.role == role)
@@ -782,6 +825,7 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
         "validUntil",
         "revokedAt",
         "name",
+        "owner",
     ])?;
     let pem = entry.req_str("publicKey")?;
     let key = PublicKey::from_pem(pem)
@@ -816,6 +860,7 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
     };
     let valid_from = time("validFrom")?.ok_or_else(|| Error::missing(entry.path("validFrom")))?;
     let name = entry.opt_str("name")?;
+    let owner = entry.opt_str("owner")?;
     TrustedKey::new(
         key,
         role,
@@ -827,10 +872,39 @@ fn read_key(entry: &Obj<'_>) -> Result<TrustedKey, Error> {
         Some(n) => k.with_name(n),
         None => Ok(k),
     })
+    .and_then(|k| match owner {
+        Some(o) => k.with_owner(o),
+        None => Ok(k),
+    })
     .map_err(|e| match e {
         Error::InvalidField { field, reason } => Error::invalid(entry.path(&field), reason),
         other => other,
     })
+}
+
+/// Checks a key owner: 1 to [`MAX_OWNER_CHARS`] characters, no control characters, no
+/// leading or trailing whitespace.
+fn check_owner(owner: &str) -> Result<(), Error> {
+    let chars = owner.chars().count();
+    if chars == 0 || chars > MAX_OWNER_CHARS {
+        return Err(Error::invalid(
+            "owner",
+            format!("must be 1 to {MAX_OWNER_CHARS} characters"),
+        ));
+    }
+    if owner.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "owner",
+            "must not contain control characters",
+        ));
+    }
+    if owner.trim() != owner {
+        return Err(Error::invalid(
+            "owner",
+            "must not start or end with whitespace",
+        ));
+    }
+    Ok(())
 }
 
 /// Converts to UTC whole seconds, the form the document stores; rejects unwritable years.

@@ -1,6 +1,6 @@
 //! `custody trust-root init|sign|verify|show`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use custody_app::fs::Overwrite;
@@ -34,8 +34,11 @@ pub(crate) struct InitArgs {
     /// A root public key (repeatable). Root keys sign trust roots and nothing else.
     #[arg(long = "root", value_name = "PUB")]
     roots: Vec<PathBuf>,
-    /// Another key with its role, as ROLE=PUB (repeatable), e.g. build=build.pub.
-    #[arg(long = "key", value_name = "ROLE=PUB")]
+    /// Another key with its role, as ROLE=PUB[,owner=NAME] (repeatable), e.g. build=build.pub
+    /// or approver=bob.pub,owner=bob@example.com. The owner is the person or system controlling
+    /// the key (1 to 256 characters): policy counts signers by owner (keys without one count
+    /// as key:<keyid>).
+    #[arg(long = "key", value_name = "ROLE=PUB[,owner=NAME]")]
     keys: Vec<String>,
     /// A witness, as its cosignature vkey from 'custody witness vkey' (repeatable).
     #[arg(long = "witness", value_name = "VKEY")]
@@ -99,8 +102,7 @@ pub(crate) fn run(cmd: Command, out: &Output) -> Result<()> {
             Ok(())
         }
         Command::Verify(args) => {
-            let mut chain: Vec<&std::path::Path> =
-                args.previous.iter().map(PathBuf::as_path).collect();
+            let mut chain: Vec<&Path> = args.previous.iter().map(PathBuf::as_path).collect();
             chain.push(&args.file);
             let root = verify_chain(&chain, super::now())?;
             out.success(
@@ -125,6 +127,39 @@ fn parse_key_id(s: &str) -> Result<KeyId> {
         .map_err(|e: custody_crypto::KeyError| Error::new(Code::InvalidArgument, e.to_string()))
 }
 
+/// A `--key` value: `ROLE=PUB` or `ROLE=PUB,owner=NAME`.
+#[derive(Debug, PartialEq, Eq)]
+struct KeySpec<'a> {
+    role: Role,
+    path: &'a Path,
+    owner: Option<&'a str>,
+}
+
+fn parse_key_spec(spec: &str) -> Result<KeySpec<'_>> {
+    let usage = || {
+        Error::new(
+            Code::InvalidArgument,
+            format!("--key '{spec}' is not ROLE=PUB[,owner=NAME]"),
+        )
+    };
+    let (role, rest) = spec.split_once('=').ok_or_else(usage)?;
+    let role: Role = role
+        .parse()
+        .map_err(|e| Error::new(Code::InvalidArgument, format!("--key '{spec}': {e}")))?;
+    let (path, owner) = match rest.split_once(",owner=") {
+        Some((path, owner)) => (path, Some(owner)),
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(usage());
+    }
+    Ok(KeySpec {
+        role,
+        path: Path::new(path),
+        owner,
+    })
+}
+
 fn init(args: InitArgs, out: &Output) -> Result<()> {
     let mut keys = Vec::new();
     for path in &args.roots {
@@ -133,23 +168,17 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
             role: Role::Root,
             valid_until: None,
             name: None,
+            owner: None,
         });
     }
     for spec in &args.keys {
-        let (role, path) = spec.split_once('=').ok_or_else(|| {
-            Error::new(
-                Code::InvalidArgument,
-                format!("--key '{spec}' is not ROLE=PUB"),
-            )
-        })?;
-        let role: Role = role
-            .parse()
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("--key '{spec}': {e}")))?;
+        let spec = parse_key_spec(spec)?;
         keys.push(NewKey {
-            key: custody_app::keys::load_public_key(std::path::Path::new(path))?,
-            role,
+            key: custody_app::keys::load_public_key(spec.path)?,
+            role: spec.role,
             valid_until: None,
             name: None,
+            owner: spec.owner.map(str::to_owned),
         });
     }
     for vkey in &args.witnesses {
@@ -167,6 +196,7 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
             role: Role::Witness,
             valid_until: None,
             name: Some(verifier.name().as_str().to_owned()),
+            owner: None,
         });
     }
     let previous = args.from.as_deref().map(read_trust_root).transpose()?;
@@ -206,3 +236,6 @@ fn init(args: InitArgs, out: &Output) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -317,3 +317,58 @@ fn version_skip_is_refused() {
         "CUSTODY-E1012",
     );
 }
+
+#[test]
+fn key_owner_is_written_verified_and_carried_over() {
+    let s = setup();
+    s.key("bob", "ed25519");
+    s.ok(&[
+        "trust-root",
+        "init",
+        "--out",
+        "owned.json",
+        "--root",
+        "root.pub",
+        "--key",
+        "approver=bob.pub,owner=bob@example.com",
+        "--key",
+        "release=release.pub",
+    ]);
+    s.ok(&["trust-root", "sign", "owned.json", "--key", "root.key"]);
+    s.ok(&["trust-root", "verify", "owned.json"]);
+    let doc: Value = serde_json::from_slice(&s.read("owned.json")).unwrap();
+    let keys = doc["signed"]["keys"].as_array().unwrap();
+    assert_eq!(keys[1]["role"], "approver");
+    assert_eq!(keys[1]["owner"], "bob@example.com");
+    assert!(keys[0].get("owner").is_none() && keys[2].get("owner").is_none());
+
+    // A successor keeps the owner of every carried-over key.
+    s.ok(&[
+        "trust-root",
+        "init",
+        "--out",
+        "owned2.json",
+        "--from",
+        "owned.json",
+    ]);
+    let doc: Value = serde_json::from_slice(&s.read("owned2.json")).unwrap();
+    assert_eq!(doc["signed"]["keys"][1]["owner"], "bob@example.com");
+
+    // An empty or padded owner is refused, and nothing is written.
+    for bad in ["approver=bob.pub,owner=", "approver=bob.pub,owner= bob"] {
+        s.fails(
+            &[
+                "trust-root",
+                "init",
+                "--out",
+                "bad.json",
+                "--root",
+                "root.pub",
+                "--key",
+                bad,
+            ],
+            "CUSTODY-E2008",
+        );
+        assert!(!s.path("bad.json").exists());
+    }
+}

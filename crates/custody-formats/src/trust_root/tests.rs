@@ -385,3 +385,98 @@ fn key_for_role_reports_the_first_failed_check() {
     assert_eq!(root_of_trust.keys_with_role(Role::Build).count(), 1);
     assert_eq!(root_of_trust.root_threshold(), 1);
 }
+
+#[test]
+fn key_owner_round_trips_and_names_the_identity() {
+    let root = generate();
+    let approver = generate();
+    let owned = trusted(&approver, Role::Approver)
+        .with_owner("bob@example.com")
+        .unwrap();
+    assert_eq!(owned.owner(), Some("bob@example.com"));
+    assert_eq!(owned.identity(), "bob@example.com");
+    let unowned = trusted(&root, Role::Root);
+    assert_eq!(unowned.owner(), None);
+    assert_eq!(
+        unowned.identity(),
+        format!("key:{}", root.public_key().key_id())
+    );
+
+    let body = TrustRootBody::new(1, EXPIRES, 1, vec![unowned, owned.clone()]).unwrap();
+    let mut signed = SignedTrustRoot::new(body);
+    signed.sign(&root).unwrap();
+    let json = signed.to_json();
+    let value: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(value["signed"]["keys"][1]["owner"], "bob@example.com");
+    assert!(
+        value["signed"]["keys"][0].get("owner").is_none(),
+        "written only when set"
+    );
+    let parsed = SignedTrustRoot::from_json(&json, &Limits::default()).unwrap();
+    assert_eq!(parsed.body().keys()[1], owned);
+    assert_eq!(parsed.to_json(), json);
+    let verified = parsed.verify(T0).unwrap();
+    assert_eq!(verified.keys()[1].owner(), Some("bob@example.com"));
+    let by_id = verified.key(&approver.public_key().key_id()).unwrap();
+    assert_eq!(by_id.identity(), "bob@example.com");
+    assert!(verified.key(&generate().public_key().key_id()).is_none());
+}
+
+#[test]
+fn key_owner_is_checked() {
+    let key = generate();
+    let long = "a".repeat(257);
+    let max = "é".repeat(256);
+    assert!(trusted(&key, Role::Approver).with_owner(&max).is_ok());
+    for bad in ["", " bob", "bob ", "bob\n", "b\u{7}ob", "\tbob", &long] {
+        assert_eq!(
+            trusted(&key, Role::Approver)
+                .with_owner(bad)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidField,
+            "{bad:?}"
+        );
+    }
+    rejects(
+        |v| v["signed"]["keys"][0]["owner"] = json!(""),
+        ErrorKind::InvalidField,
+        "signed.keys[0].owner",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["owner"] = json!("alice\u{0}@example.com"),
+        ErrorKind::InvalidField,
+        "signed.keys[0].owner",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["owner"] = json!(" alice"),
+        ErrorKind::InvalidField,
+        "signed.keys[0].owner",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["owner"] = json!(42),
+        ErrorKind::InvalidField,
+        "signed.keys[0].owner",
+    );
+    rejects(
+        |v| v["signed"]["keys"][0]["owner"] = json!(null),
+        ErrorKind::InvalidField,
+        "signed.keys[0].owner",
+    );
+}
+
+#[test]
+fn documents_without_owner_are_unchanged_byte_for_byte() {
+    // A vector written before keys had owners: it still parses, verifies, and re-serializes to
+    // the same bytes, so its signatures (over the same canonical body) still hold.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/trust-root/v1.json");
+    let bytes = std::fs::read(path).unwrap();
+    let parsed = SignedTrustRoot::from_json(&bytes, &Limits::default()).unwrap();
+    assert!(parsed.body().keys().iter().all(|k| k.owner().is_none()));
+    assert!(!String::from_utf8_lossy(parsed.signed_bytes()).contains("owner"));
+    parsed.verify(datetime!(2026-06-01 00:00:00 UTC)).unwrap();
+    let rebuilt = SignedTrustRoot::new(parsed.body().clone());
+    assert_eq!(rebuilt.signed_bytes(), parsed.signed_bytes());
+    assert_eq!(parsed.to_json(), bytes);
+}
