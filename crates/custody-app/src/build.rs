@@ -423,6 +423,7 @@ fn execute(request: &BuildRequest, source: &host::SourceInfo, vary: bool) -> Res
         source: Source {
             repository: repository_uri(source.remote.as_deref(), &toplevel),
             commit: source.commit.clone(),
+            ref_name: source.ref_name.clone(),
         },
         env_opt_in,
         sandbox: run_sandbox.describe(),

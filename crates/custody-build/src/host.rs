@@ -77,6 +77,10 @@ pub struct SourceInfo {
     pub commit_time: i64,
     /// The `origin` remote's URL, if there is one.
     pub remote: Option<String>,
+    /// The full name of the branch checked out (`git symbolic-ref -q HEAD`, e.g.
+    /// `refs/heads/main`); `None` on a detached HEAD, and for [`source_at`] (a commit, not a
+    /// branch).
+    pub ref_name: Option<String>,
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
@@ -118,7 +122,8 @@ fn git_line(dir: &Path, args: &[&str]) -> Result<String, Error> {
 /// exactly that commit.
 pub fn inspect_source(dir: &Path) -> Result<SourceInfo, Error> {
     let toplevel = PathBuf::from(git_line(dir, &["rev-parse", "--show-toplevel"])?);
-    let info = commit_info(&toplevel, "HEAD")?;
+    let mut info = commit_info(&toplevel, "HEAD")?;
+    info.ref_name = head_ref(&toplevel)?;
     let dirty = git(
         &toplevel,
         &[
@@ -184,7 +189,46 @@ fn commit_info(toplevel: &Path, revision: &str) -> Result<SourceInfo, Error> {
         commit,
         commit_time,
         remote,
+        ref_name: None,
     })
+}
+
+/// The full ref name HEAD points to (`refs/heads/main`), or `None` when HEAD is detached.
+fn head_ref(toplevel: &Path) -> Result<Option<String>, Error> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(toplevel)
+        .args(["symbolic-ref", "-q", "HEAD"])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Environment,
+                format!("cannot run git: {e} (install git)"),
+            )
+        })?;
+    // Exit status 1 with -q: HEAD is detached (not a symbolic ref).
+    if out.status.code() == Some(1) {
+        return Ok(None);
+    }
+    if !out.status.success() {
+        return Err(Error::new(
+            ErrorKind::Source,
+            format!(
+                "git symbolic-ref in '{}' failed: {}",
+                toplevel.display(),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("no message")
+            ),
+        ));
+    }
+    let name = String::from_utf8(out.stdout)
+        .map_err(|_| Error::new(ErrorKind::Source, "the name of HEAD's branch is not UTF-8"))?;
+    let name = name.trim();
+    Ok((!name.is_empty()).then(|| name.to_owned()))
 }
 
 /// Checks `commit` of the repository at `repo` out into `dest` (which must not exist) and
@@ -594,6 +638,47 @@ mod tests {
             run("exec /bin/sleep 30", Duration::from_millis(300)),
             Diffoscope::Failed(m) if m.contains("did not finish")
         ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn inspect_source_records_the_branch_and_nothing_on_a_detached_head() {
+        let dir = scratch("headref");
+        let run = |args: &[&str]| {
+            let status = Command::new("git")
+                .arg("-C")
+                .arg(&dir)
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@example.com",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        run(&["init", "-q"]);
+        run(&["checkout", "-q", "-b", "release/1.x"]);
+        std::fs::write(dir.join("a.txt"), b"a").unwrap();
+        run(&["add", "a.txt"]);
+        run(&["commit", "-q", "-m", "one"]);
+        let on_branch = inspect_source(&dir).unwrap();
+        assert_eq!(
+            on_branch.ref_name.as_deref(),
+            Some("refs/heads/release/1.x")
+        );
+
+        run(&["checkout", "-q", "--detach"]);
+        let detached = inspect_source(&dir).unwrap();
+        assert_eq!(detached.ref_name, None);
+        assert_eq!(detached.commit, on_branch.commit);
+        // A rebuild reads a commit, not a branch.
+        assert_eq!(source_at(&dir, &on_branch.commit).unwrap().ref_name, None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

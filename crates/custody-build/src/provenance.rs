@@ -31,6 +31,9 @@ pub struct Source {
     pub repository: String,
     /// The commit id (hex).
     pub commit: String,
+    /// The full name of the branch checked out (`refs/heads/main`), if HEAD was on a branch;
+    /// `None` on a detached HEAD. Recorded as `externalParameters.source.ref`.
+    pub ref_name: Option<String>,
 }
 
 /// A file and its digests.
@@ -207,6 +210,13 @@ pub fn statement(record: &BuildRecord) -> Result<Statement, Error> {
     resolved.extend(record.tools.iter().map(tool_descriptor));
     resolved.extend(record.packages.iter().map(package_descriptor));
 
+    let mut source = json!({
+        "repository": record.source.repository,
+        "revision": record.source.commit,
+    });
+    if let Some(ref_name) = &record.source.ref_name {
+        source["ref"] = Value::String(ref_name.clone());
+    }
     let env: BTreeMap<&String, String> = record
         .env_opt_in
         .iter()
@@ -217,10 +227,7 @@ pub fn statement(record: &BuildRecord) -> Result<Statement, Error> {
             build_type: BUILD_TYPE.to_owned(),
             external_parameters: json!({
                 "command": record.command,
-                "source": {
-                    "repository": record.source.repository,
-                    "revision": record.source.commit,
-                },
+                "source": source,
                 "network": record.network,
                 "environment": env,
             }),
@@ -258,6 +265,55 @@ pub fn statement(record: &BuildRecord) -> Result<Statement, Error> {
         .map(|f| Subject::new(&f.path, &f.digests))
         .collect();
     Statement::new(subjects, PREDICATE_TYPE_V1, provenance.to_value()).map_err(invalid)
+}
+
+/// What a reader of a verified SLSA Provenance v1 usually needs, read leniently: a field that is
+/// missing or of another shape is `None`, never an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceSummary {
+    /// `runDetails.builder.id`.
+    pub builder_id: String,
+    /// `buildDefinition.buildType`.
+    pub build_type: String,
+    /// The source repository URI (`externalParameters.source.repository` of a custody build).
+    pub source_repository: Option<String>,
+    /// The source commit (`externalParameters.source.revision` of a custody build).
+    pub source_revision: Option<String>,
+    /// The branch built from (`externalParameters.source.ref` of a custody build), e.g.
+    /// `refs/heads/main`; `None` for a detached HEAD or a provenance recorded before custody
+    /// recorded it.
+    pub source_ref: Option<String>,
+    /// `runDetails.metadata.startedOn`.
+    pub started_on: Option<OffsetDateTime>,
+    /// `runDetails.metadata.finishedOn`.
+    pub finished_on: Option<OffsetDateTime>,
+}
+
+/// Summarizes a provenance. The source fields are read from custody's own build type
+/// ([`BUILD_TYPE`]) only, whose external parameters custody defines; for any other build type
+/// they are `None`. The builder, build type and times are SLSA's own fields, read for any
+/// build type.
+pub fn summary(provenance: &Provenance) -> ProvenanceSummary {
+    let definition = &provenance.build_definition;
+    let source = (definition.build_type == BUILD_TYPE)
+        .then(|| definition.external_parameters.get("source"))
+        .flatten();
+    let text = |key: &str| {
+        source
+            .and_then(|s| s.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let metadata = provenance.run_details.metadata.as_ref();
+    ProvenanceSummary {
+        builder_id: provenance.run_details.builder.id.clone(),
+        build_type: definition.build_type.clone(),
+        source_repository: text("repository"),
+        source_revision: text("revision"),
+        source_ref: text("ref"),
+        started_on: metadata.and_then(|m| m.started_on),
+        finished_on: metadata.and_then(|m| m.finished_on),
+    }
 }
 
 /// True when `s` is an absolute URI (a scheme, `:`, and a non-empty remainder without spaces).

@@ -25,6 +25,9 @@ pub struct RecordedBuild {
     pub repository: String,
     /// The source commit.
     pub revision: String,
+    /// The branch the original build ran from (`externalParameters.source.ref`), when it
+    /// recorded one (not on a detached HEAD, nor before custody recorded refs).
+    pub source_ref: Option<String>,
     /// The network mode.
     pub network: Network,
     /// Names of environment variables that were passed in.
@@ -85,10 +88,16 @@ pub fn recorded_build(statement: &Statement) -> Result<RecordedBuild, Error> {
         Value::Null => Vec::new(),
         _ => return Err(bad("externalParameters.environment is not an object")),
     };
+    let source_ref = match &params["source"]["ref"] {
+        Value::Null => None,
+        Value::String(name) => Some(name.clone()),
+        _ => return Err(bad("externalParameters.source.ref is not a string")),
+    };
     Ok(RecordedBuild {
         command,
         repository: text(&params["source"]["repository"], "source.repository")?,
         revision: text(&params["source"]["revision"], "source.revision")?,
+        source_ref,
         network,
         env,
         builder_id: provenance.run_details.builder.id.clone(),
@@ -242,6 +251,7 @@ mod tests {
             command: vec!["make".into()],
             repository: "git+file:///src/app".into(),
             revision: "0123456789abcdef0123456789abcdef01234567".into(),
+            source_ref: None,
             network: Network::None,
             env: Vec::new(),
             builder_id: "https://custody.dev/builder/local@v1".into(),

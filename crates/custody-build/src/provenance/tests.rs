@@ -34,6 +34,7 @@ checksum = "4a5f13b858c8d314ee3e8f639011f7ccefe71f97f96e50151fb991f267928e2c"
         source: Source {
             repository: "git+https://example.com/app.git".into(),
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            ref_name: Some("refs/heads/main".into()),
         },
         env_opt_in: BTreeMap::from([("CFLAGS".to_owned(), sha256(b"-O2"))]),
         sandbox: json!({"backend": "bubblewrap", "network": "none"}),
@@ -79,6 +80,10 @@ fn statement_records_subjects_parameters_and_dependencies() {
     assert_eq!(
         definition.external_parameters["source"]["revision"],
         "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(
+        definition.external_parameters["source"]["ref"],
+        "refs/heads/main"
     );
     assert_eq!(
         definition.external_parameters["environment"]["CFLAGS"],
@@ -150,4 +155,78 @@ fn repository_uris_never_carry_credentials() {
     ] {
         assert!(is_absolute_uri(&uri), "{uri}");
     }
+}
+
+#[test]
+fn a_detached_head_records_no_ref() {
+    let mut r = record();
+    r.source.ref_name = None;
+    let statement = statement(&r).unwrap();
+    let provenance = Provenance::from_value(statement.predicate()).unwrap();
+    let source = &provenance.build_definition.external_parameters["source"];
+    assert!(source.get("ref").is_none(), "{source}");
+    assert_eq!(
+        source["revision"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(summary(&provenance).source_ref, None);
+}
+
+#[test]
+fn summary_reads_a_custody_provenance() {
+    let statement = statement(&record()).unwrap();
+    let provenance = Provenance::from_value(statement.predicate()).unwrap();
+    assert_eq!(
+        summary(&provenance),
+        ProvenanceSummary {
+            builder_id: DEFAULT_BUILDER_ID.into(),
+            build_type: BUILD_TYPE.into(),
+            source_repository: Some("git+https://example.com/app.git".into()),
+            source_revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            source_ref: Some("refs/heads/main".into()),
+            started_on: Some(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()),
+            finished_on: Some(OffsetDateTime::from_unix_timestamp(1_700_000_005).unwrap()),
+        }
+    );
+}
+
+#[test]
+fn summary_of_another_build_type_has_no_source() {
+    let statement = statement(&record()).unwrap();
+    let mut provenance = Provenance::from_value(statement.predicate()).unwrap();
+    provenance.build_definition.build_type =
+        "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1".into();
+    provenance.run_details.metadata = None;
+    let s = summary(&provenance);
+    assert_eq!(s.builder_id, DEFAULT_BUILDER_ID);
+    assert_eq!(s.build_type, provenance.build_definition.build_type);
+    assert_eq!(
+        (s.source_repository, s.source_revision, s.source_ref),
+        (None, None, None)
+    );
+    assert_eq!((s.started_on, s.finished_on), (None, None));
+
+    // A custody build type with a malformed source degrades to None as well.
+    let mut odd = Provenance::from_value(statement.predicate()).unwrap();
+    odd.build_definition.external_parameters["source"] = json!({"repository": 1, "ref": ["x"]});
+    let s = summary(&odd);
+    assert_eq!((s.source_repository, s.source_ref), (None, None));
+    assert!(s.finished_on.is_some());
+}
+
+#[test]
+fn rebuild_reads_provenance_with_and_without_a_ref() {
+    use crate::rebuild::recorded_build;
+    let with_ref = recorded_build(&statement(&record()).unwrap()).unwrap();
+    assert_eq!(with_ref.source_ref.as_deref(), Some("refs/heads/main"));
+    assert_eq!(
+        with_ref.revision,
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    let mut detached = record();
+    detached.source.ref_name = None;
+    let without = recorded_build(&statement(&detached).unwrap()).unwrap();
+    assert_eq!(without.source_ref, None);
+    assert_eq!(without.revision, with_ref.revision);
+    assert_eq!(without.command, with_ref.command);
 }
