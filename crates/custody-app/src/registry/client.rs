@@ -6,7 +6,9 @@
 //! optionally logs the signature, and pushes the bundle (and an optional attestation about the
 //! manifest) as referrers *before* the manifest itself, so that an enforcing registry finds its
 //! evidence when the manifest arrives. The signature covers the manifest, and the manifest
-//! names the file's digest, so the signature binds the file.
+//! names the file's digest, so the signature binds the file. Existing bundles (`--bundle`:
+//! build provenance, SBOM or rebuild attestations) are pushed as referrers the same way; each
+//! is read and parsed before anything is uploaded.
 //!
 //! Pull fetches the manifest and its bundle referrers, verifies them exactly as the registry's
 //! gate does ([`TrustRootGate::check`]: a logged signature by a key of the required role, and
@@ -46,10 +48,12 @@ pub const DEFAULT_ARTIFACT_TYPE: &str = "application/vnd.custody.artifact.v1";
 /// The layer media type of a pushed file.
 pub const LAYER_MEDIA_TYPE: &str = "application/octet-stream";
 /// The annotation naming the file.
-const TITLE: &str = "org.opencontainers.image.title";
+pub const TITLE: &str = "org.opencontainers.image.title";
 
 /// Manifests, indexes and bundles larger than this are refused.
 const SMALL_LIMIT: u64 = 4 * 1024 * 1024;
+/// The largest answer of custody's own API (an environment's history carries its records).
+const API_LIMIT: u64 = 64 * 1024 * 1024;
 /// Upload chunk size: memory is bounded by one chunk.
 const CHUNK: usize = 8 * 1024 * 1024;
 
@@ -228,6 +232,21 @@ fn refused(url: &str, status: u16, body: &[u8]) -> Error {
         .unwrap_or("")
         .replace('\n', " ");
     let detail = first.and_then(|e| e.get("detail"));
+    // custody's own API answers `{"code", "message", "hint"}`; the registry answers the
+    // distribution spec's `{"errors": [...]}` with the custody code in `detail`.
+    if let Some(api) = parsed.as_ref().filter(|v| v.get("errors").is_none())
+        && let Some(code) = api
+            .get("code")
+            .and_then(Value::as_str)
+            .and_then(|c| c.parse::<Code>().ok())
+    {
+        let message = api.get("message").and_then(Value::as_str).unwrap_or("");
+        let mut err = Error::new(code, format!("the server refused ({status}): {message}"));
+        if let Some(hint) = api.get("hint").and_then(Value::as_str) {
+            err = err.with_hint(hint);
+        }
+        return err;
+    }
     let code = detail
         .and_then(|d| d.get("custody_code"))
         .and_then(Value::as_str)
@@ -311,6 +330,24 @@ impl RegistryClient {
             return Err(refused(url, status, &body));
         }
         Ok((headers, body))
+    }
+
+    /// Calls custody's own API (not the registry's) at `url`: sends `body` as JSON when given,
+    /// and returns the JSON answer of a 2xx status; an error answer becomes its custody error.
+    pub(crate) fn call_api(&self, url: &str, body: Option<&Value>) -> Result<Value> {
+        let request = match body {
+            Some(b) => self
+                .request(reqwest::Method::POST, url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.to_string()),
+            None => self.request(reqwest::Method::GET, url),
+        };
+        let (status, _, bytes) = self.send(request, url, API_LIMIT)?;
+        if !(200..300).contains(&status) {
+            return Err(refused(url, status, &bytes));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| invalid_answer(format!("{url} answered with invalid JSON: {e}")))
     }
 
     fn location(&self, r: &Reference, headers: &reqwest::header::HeaderMap) -> Result<String> {
@@ -603,10 +640,15 @@ pub struct PushRequest<'a> {
     pub reference: &'a Reference,
     /// The manifest's `artifactType`.
     pub artifact_type: &'a str,
-    /// The key that signs the manifest digest.
-    pub signer: &'a dyn Signer,
+    /// The key that signs the manifest digest; `None` pushes the artifact unsigned (for
+    /// repositories that do not enforce signatures; an enforcing one refuses it).
+    pub signer: Option<&'a dyn Signer>,
     /// An attestation about the manifest, if any.
     pub attestation: Option<PushAttestation<'a>>,
+    /// Existing bundle files to attach as referrers too (after the signature and the
+    /// attestation). Each is read (at most 4 MiB) and must parse as a bundle before anything is
+    /// uploaded ([`read_attachable_bundle`]).
+    pub bundles: &'a [PathBuf],
     /// Scratch directory for the bundles (they are also kept there).
     pub work_dir: &'a Path,
     /// Reports the file's upload progress.
@@ -620,7 +662,8 @@ pub struct Pushed {
     pub manifest: Digest,
     /// The file's digest (the layer).
     pub layer: Digest,
-    /// The referrer manifests pushed (signature, then attestation).
+    /// The referrer manifests pushed (signature, then attestation, then each of
+    /// [`PushRequest::bundles`] in order).
     pub referrers: Vec<Digest>,
     /// The signature's transparency-log index, when logged.
     pub log_index: Option<u64>,
@@ -638,6 +681,12 @@ pub fn push(
         .tag
         .clone()
         .ok_or_else(|| bad_reference(&r.repository, "push needs a tag (REPOSITORY:TAG)"))?;
+    // Every attached bundle is read and checked before the first upload.
+    let attached = request
+        .bundles
+        .iter()
+        .map(|path| read_attachable_bundle(path))
+        .collect::<Result<Vec<_>>>()?;
     let size = std::fs::metadata(request.file)
         .map_err(|e| Error::read(request.file, &e))?
         .len();
@@ -685,15 +734,14 @@ pub fn push(
         Visibility::Public,
     )?;
     let bundle_path = crate::sign::default_bundle_path(&manifest_path);
-    let signed = sign_file(
-        &manifest_path,
-        request.signer,
-        &bundle_path,
-        reborrow(&mut logger),
-    )?;
-    let log_index = signed.bundle.tlog_entries().first().map(|e| e.log_index);
+    let mut bundles = Vec::new();
+    let mut log_index = None;
+    if let Some(signer) = request.signer {
+        let signed = sign_file(&manifest_path, signer, &bundle_path, reborrow(&mut logger))?;
+        log_index = signed.bundle.tlog_entries().first().map(|e| e.log_index);
+        bundles.push(signed.bundle.to_json());
+    }
     let mut referrers = Vec::new();
-    let mut bundles = vec![signed.bundle.to_json()];
     if let Some(att) = &request.attestation {
         let statement = Statement::new(
             vec![Subject::new(&title, &[subject.digest])],
@@ -711,12 +759,9 @@ pub fn push(
         )?;
         bundles.push(attested.bundle.to_json());
     }
+    bundles.extend(attached);
     for bundle in &bundles {
-        let layer = client.push_bytes(r, BUNDLE_ARTIFACT_TYPE, bundle)?;
-        let referrer = referrer_manifest(&layer, &subject);
-        let digest = sha256(&referrer);
-        client.put_manifest(r, &digest.to_string(), &referrer)?;
-        referrers.push(digest);
+        referrers.push(push_referrer(client, r, &subject, bundle)?);
     }
     let stored = client.put_manifest(r, &tag, &manifest)?;
     Ok(Pushed {
@@ -725,6 +770,113 @@ pub fn push(
         referrers,
         log_index,
     })
+}
+
+/// Pushes `bundle` (checked bytes) as a blob and a referrer manifest whose subject is
+/// `subject`; returns the referrer manifest's digest.
+fn push_referrer(
+    client: &RegistryClient,
+    r: &Reference,
+    subject: &Descriptor,
+    bundle: &[u8],
+) -> Result<Digest> {
+    let layer = client.push_bytes(r, BUNDLE_ARTIFACT_TYPE, bundle)?;
+    let referrer = referrer_manifest(&layer, subject);
+    let digest = sha256(&referrer);
+    client.put_manifest(r, &digest.to_string(), &referrer)?;
+    Ok(digest)
+}
+
+/// Checks a bundle to attach and returns the bytes to push: a Sigstore bundle v0.3 as given
+/// (byte for byte); any other bundle custody reads (v0.1, v0.2, a bare DSSE envelope)
+/// rewritten as v0.3, the type referrers are labelled with and the gate reads. At most
+/// 4 MiB, the most `custody pull` and the gate fetch ([`Code::BundleMalformed`] otherwise).
+fn attachable_bundle(bytes: &[u8]) -> Result<Vec<u8>> {
+    if bytes.len() as u64 > SMALL_LIMIT {
+        return Err(Error::new(
+            Code::BundleMalformed,
+            format!(
+                "the bundle is {} bytes; a referrer bundle may hold at most {SMALL_LIMIT}",
+                bytes.len()
+            ),
+        ));
+    }
+    let parsed = crate::verify::parse_bundle(bytes)?;
+    match custody_formats::bundle::Bundle::from_json(bytes, &Limits::default()) {
+        Ok(b) if b.media_type() == custody_formats::bundle::MEDIA_TYPE_V03 => Ok(bytes.to_vec()),
+        _ => Ok(parsed.to_json()),
+    }
+}
+
+/// Reads a bundle file to attach (`custody push --bundle`): at most 4 MiB, and it must parse
+/// as a bundle (as [`crate::verify::read_bundle`] reads them). Returns the bytes to push (see
+/// [`attach_bundle`]); errors name the file.
+pub fn read_attachable_bundle(path: &Path) -> Result<Vec<u8>> {
+    let in_file = |e: Error| {
+        let hint = e.hint().to_owned();
+        let message = if e.message().contains(&path.display().to_string()) {
+            e.message().to_owned()
+        } else {
+            format!("'{}': {}", path.display(), e.message())
+        };
+        Error::new(e.code(), message).with_hint(hint)
+    };
+    let bytes = crate::fs::read_limited(path, SMALL_LIMIT).map_err(|e| {
+        if e.code() == Code::InvalidArgument {
+            Error::new(Code::BundleMalformed, e.message().to_owned())
+        } else {
+            e
+        }
+    })?;
+    attachable_bundle(&bytes).map_err(in_file)
+}
+
+/// Attaches one bundle as a referrer of the existing manifest `subject` in `reference`'s
+/// repository (its tag and digest are not used), as `custody push` attaches its signature:
+/// the bundle is checked first ([`Code::BundleMalformed`] and the parse codes; nothing is
+/// uploaded then), a Sigstore bundle v0.3 is pushed byte for byte and any other bundle custody
+/// reads is rewritten as v0.3. Returns the referrer manifest's digest.
+pub fn attach_bundle(
+    client: &RegistryClient,
+    reference: &Reference,
+    subject: &Descriptor,
+    bundle_json: &[u8],
+) -> Result<Digest> {
+    let bundle = attachable_bundle(bundle_json)?;
+    push_referrer(client, reference, subject, &bundle)
+}
+
+/// Fetches the manifest `reference` names (by digest when it has one, else by tag) and returns
+/// its descriptor (media type, digest, size) with its bytes. Fetched by digest, the bytes are
+/// checked against it ([`Code::RegistryAnswerInvalid`]); fetched by tag, the digest is the
+/// SHA-256 of the bytes served.
+pub fn resolve(client: &RegistryClient, reference: &Reference) -> Result<(Descriptor, Vec<u8>)> {
+    let name = reference
+        .manifest_reference()
+        .ok_or_else(|| bad_reference(&reference.repository, "a tag or a digest is needed"))?;
+    let (manifest, sha) = client.get_manifest(reference, &name)?;
+    let media_type = json::parse_strict(&manifest, &Limits::default())
+        .map_err(|e| invalid_answer(format!("manifest {name} is not valid JSON: {e}")))?
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .unwrap_or(IMAGE_MANIFEST)
+        .to_owned();
+    let descriptor = Descriptor {
+        media_type,
+        digest: reference.digest.unwrap_or(sha),
+        size: manifest.len() as u64,
+    };
+    Ok((descriptor, manifest))
+}
+
+/// Every bundle referrer of `subject` in `reference`'s repository, with its bundle bytes
+/// (unverified: referrers that cannot be fetched are left out; judging them is the caller's).
+pub fn evidence_of(
+    client: &RegistryClient,
+    reference: &Reference,
+    subject: &Digest,
+) -> Result<Vec<Evidence>> {
+    client.evidence(reference, subject)
 }
 
 /// The logger again, for one more signature.

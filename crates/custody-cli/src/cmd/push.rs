@@ -1,5 +1,5 @@
-//! `custody push FILE REF --key K [--log URL] [--token T]`: upload an artifact to an OCI
-//! registry with its signature (and an attestation) as referrers.
+//! `custody push FILE REF --key K [--log URL] [--token T] [--bundle B]...`: upload an artifact
+//! to an OCI registry with its signature (an attestation, and existing bundles) as referrers.
 
 use std::path::PathBuf;
 
@@ -19,8 +19,12 @@ pub(crate) struct Args {
     /// Where: [http(s)://]HOST[:PORT]/REPOSITORY:TAG (plain HTTP for loopback hosts).
     reference: String,
     /// Private key that signs the artifact's manifest digest (ECDSA P-256 for sha256 manifests).
-    #[arg(long)]
-    key: PathBuf,
+    #[arg(long, required_unless_present = "unsigned")]
+    key: Option<PathBuf>,
+    /// Push without a signature: only for repositories that do not enforce signatures (an
+    /// enforcing registry refuses it with CUSTODY-E1050), e.g. scratch space.
+    #[arg(long, conflicts_with_all = ["key", "predicate_type"])]
+    unsigned: bool,
     /// Log the signatures in the transparency log at this URL (an enforcing registry admits
     /// only logged signatures).
     #[arg(long, value_name = "URL")]
@@ -41,11 +45,19 @@ pub(crate) struct Args {
     /// The key that signs the attestation [default: --key].
     #[arg(long, value_name = "FILE", requires = "predicate_type")]
     attest_key: Option<PathBuf>,
+    /// An existing Sigstore bundle to attach as a referrer too, e.g. `custody build`'s
+    /// dist/provenance.sigstore.json, an SBOM or a rebuild attestation (repeatable). Every
+    /// file is read and checked before anything is uploaded.
+    #[arg(long = "bundle", value_name = "FILE")]
+    bundles: Vec<PathBuf>,
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let reference: Reference = args.reference.parse()?;
-    let key = super::load_signing_key(&args.key)?;
+    let key = match &args.key {
+        Some(path) => Some(super::load_signing_key(path)?),
+        None => None,
+    };
     let attest_key = match &args.attest_key {
         Some(path) => Some(super::load_signing_key(path)?),
         None => None,
@@ -58,7 +70,12 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             Some(PushAttestation {
                 predicate_type: predicate_type.clone(),
                 predicate,
-                signer: attest_key.as_ref().unwrap_or(&key),
+                signer: match (&attest_key, &key) {
+                    (Some(k), _) | (None, Some(k)) => k,
+                    (None, None) => {
+                        return Err(Error::new(Code::Usage, "--predicate-type needs --key"));
+                    }
+                },
             })
         }
         _ => None,
@@ -82,8 +99,9 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
                 file: &args.file,
                 reference: &reference,
                 artifact_type: &args.artifact_type,
-                signer: &key,
+                signer: key.as_ref().map(|k| k as &dyn custody_crypto::Signer),
                 attestation,
+                bundles: &args.bundles,
                 work_dir: &work_dir,
                 progress: progress.as_ref().map(|p| p as _),
             },
@@ -92,19 +110,30 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     });
     let _ = std::fs::remove_dir_all(&work_dir);
     let pushed = result?;
-    if pushed.referrers.is_empty() {
+    if key.is_some() && pushed.referrers.is_empty() {
         return Err(Error::new(Code::Internal, "no signature was pushed"));
     }
+    let attached: String = pushed
+        .referrers
+        .iter()
+        .skip(pushed.referrers.len() - args.bundles.len())
+        .zip(&args.bundles)
+        .map(|(digest, path)| format!("\n  {} referrer: {digest}", path.display()))
+        .collect();
     out.success(
         &format!(
-            "pushed {} to {}/{}:{}\n  manifest: {}\n  file: {}\n  signature referrer: {}{}",
+            "pushed {} to {}/{}:{}\n  manifest: {}\n  file: {}\n  signature referrer: {}{}{attached}",
             args.file.display(),
             reference.base,
             reference.repository,
             reference.tag.as_deref().unwrap_or(""),
             pushed.manifest,
             pushed.layer,
-            pushed.referrers[0],
+            pushed
+                .referrers
+                .first()
+                .filter(|_| key.is_some())
+                .map_or_else(|| "none (unsigned)".to_owned(), ToString::to_string),
             pushed
                 .log_index
                 .map(|i| format!(" (log index {i})"))

@@ -320,3 +320,218 @@ fn the_server_logs_audit_chain_heads_and_verify_catches_a_truncated_tail() {
         .unwrap();
     s.fails(&["audit", "verify", "--data", "data"], "CUSTODY-E1054");
 }
+
+fn registry_client(token: &str) -> custody_app::registry::client::RegistryClient {
+    custody_app::registry::client::RegistryClient::new(Some(secrecy::SecretString::from(
+        token.to_owned(),
+    )))
+    .unwrap()
+}
+
+/// The HTTP status of `GET url` with the token.
+fn get_status(url: &str, token: &str) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+#[test]
+fn pushed_bundles_become_referrers_of_the_manifest() {
+    use custody_app::registry::client::{
+        IMAGE_MANIFEST, Reference, attach_bundle, evidence_of, resolve,
+    };
+    let (s, server, token, reference) = setup();
+    s.write("app.bin", b"a small artifact");
+    s.write("pred.json", br#"{"builder": "test"}"#);
+    s.ok(&[
+        "attest",
+        "app.bin",
+        "--key",
+        "build.key",
+        "--predicate-type",
+        "https://slsa.dev/provenance/v1",
+        "--predicate",
+        "pred.json",
+        "--bundle",
+        "provenance.sigstore.json",
+    ]);
+    s.ok(&[
+        "sign",
+        "app.bin",
+        "--key",
+        "release.key",
+        "--bundle",
+        "file.sigstore.json",
+    ]);
+    let pushed = s.ok(&[
+        "push",
+        "app.bin",
+        &reference,
+        "--key",
+        "build.key",
+        "--log",
+        &server.url,
+        "--token",
+        &token,
+        "--bundle",
+        "provenance.sigstore.json",
+        "--bundle",
+        "file.sigstore.json",
+    ]);
+    let referrers: Vec<String> = pushed["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(referrers.len(), 3, "{pushed}");
+
+    let client = registry_client(&token);
+    let r: Reference = reference.parse().unwrap();
+    let (descriptor, manifest) = resolve(&client, &r).unwrap();
+    assert_eq!(descriptor.digest.to_string(), pushed["manifest"]);
+    assert_eq!(descriptor.media_type, IMAGE_MANIFEST);
+    assert_eq!(descriptor.size, manifest.len() as u64);
+    let evidence = evidence_of(&client, &r, &descriptor.digest).unwrap();
+    let find = |digest: &str| {
+        evidence
+            .iter()
+            .find(|e| e.referrer.to_string() == digest)
+            .unwrap_or_else(|| panic!("{digest} is not a referrer"))
+    };
+    // Sigstore bundles v0.3 are attached byte for byte.
+    assert_eq!(
+        find(&referrers[1]).bundle,
+        s.read("provenance.sigstore.json")
+    );
+    assert_eq!(find(&referrers[2]).bundle, s.read("file.sigstore.json"));
+    // The signature referrer still admits the artifact.
+    s.ok(&[
+        "pull",
+        &reference,
+        "--trust-root",
+        "root.json",
+        "--out",
+        "got.bin",
+        "--token",
+        &token,
+    ]);
+
+    // attach_bundle adds one more referrer to the existing manifest, found by digest too.
+    let by_digest: Reference = format!(
+        "{}@{}",
+        reference.trim_end_matches(":v1"),
+        descriptor.digest
+    )
+    .parse()
+    .unwrap();
+    let (again, _) = resolve(&client, &by_digest).unwrap();
+    assert_eq!(again, descriptor);
+    s.ok(&[
+        "attest",
+        "app.bin",
+        "--key",
+        "build.key",
+        "--predicate-type",
+        "https://example.com/sbom/v1",
+        "--predicate",
+        "pred.json",
+        "--bundle",
+        "sbom.json",
+    ]);
+    let attached = attach_bundle(&client, &by_digest, &descriptor, &s.read("sbom.json")).unwrap();
+    let evidence = evidence_of(&client, &r, &descriptor.digest).unwrap();
+    assert_eq!(evidence.len(), 4);
+    assert!(evidence.iter().any(|e| e.referrer == attached));
+    assert_eq!(
+        attach_bundle(&client, &by_digest, &descriptor, b"{}")
+            .unwrap_err()
+            .code(),
+        custody_app::Code::BundleMalformed
+    );
+    assert_eq!(
+        evidence_of(&client, &r, &descriptor.digest).unwrap().len(),
+        4
+    );
+}
+
+#[test]
+fn an_unparsable_bundle_fails_the_push_up_front_and_pushes_nothing() {
+    let (s, server, token, reference) = setup();
+    s.write("app.bin", b"never uploaded");
+    s.ok(&[
+        "sign",
+        "app.bin",
+        "--key",
+        "build.key",
+        "--bundle",
+        "good.json",
+    ]);
+    s.write(
+        "bad.json",
+        br#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}"#,
+    );
+    let failed = s.fails(
+        &[
+            "push",
+            "app.bin",
+            &reference,
+            "--key",
+            "build.key",
+            "--log",
+            &server.url,
+            "--token",
+            &token,
+            "--bundle",
+            "good.json",
+            "--bundle",
+            "bad.json",
+        ],
+        "CUSTODY-E1014",
+    );
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bad.json"),
+        "{failed}"
+    );
+    s.fails(
+        &[
+            "push",
+            "app.bin",
+            &reference,
+            "--key",
+            "build.key",
+            "--token",
+            &token,
+            "--bundle",
+            "missing.json",
+        ],
+        "CUSTODY-E3001",
+    );
+    // Neither the file's blob nor a manifest reached the registry.
+    let file_digest = custody_crypto::sha256(b"never uploaded");
+    assert_eq!(
+        get_status(
+            &format!("{}/v2/team/app/blobs/{file_digest}", server.url),
+            &token
+        ),
+        404
+    );
+    assert_eq!(
+        get_status(&format!("{}/v2/team/app/manifests/v1", server.url), &token),
+        404
+    );
+}

@@ -71,3 +71,79 @@ fn single_layer_requires_an_image_manifest_with_one_layer() {
     let index = json!({"mediaType": IMAGE_INDEX, "layers": []});
     assert!(single_layer(index.to_string().as_bytes()).is_none());
 }
+
+/// A signed in-toto statement about `b"artifact"`, as a Sigstore bundle v0.3 and as the bare
+/// DSSE envelope inside it.
+fn signed_statement() -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = custody_crypto::SigningKey::generate(custody_crypto::KeyAlgorithm::Ed25519).unwrap();
+    let digest = sha256(b"artifact");
+    let statement = Statement::new(
+        vec![Subject::new("artifact", &[digest])],
+        "https://example.com/predicate/v1",
+        json!({"ok": true}),
+    )
+    .unwrap();
+    let signed =
+        sign_statement(&statement, &key, digest, &dir.path().join("b.json"), None).unwrap();
+    let custody_formats::bundle::Content::Dsse(envelope) = signed.bundle.content() else {
+        panic!("not a DSSE bundle");
+    };
+    (signed.bundle.to_json(), envelope.to_json())
+}
+
+#[test]
+fn attachable_bundles_are_checked_and_v0_3_is_kept_byte_for_byte() {
+    let (bundle, envelope) = signed_statement();
+    assert_eq!(attachable_bundle(&bundle).unwrap(), bundle);
+
+    // A bare DSSE envelope is pushed as the v0.3 bundle referrers are labelled with.
+    let rewritten = attachable_bundle(&envelope).unwrap();
+    let parsed =
+        custody_formats::bundle::Bundle::from_json(&rewritten, &Limits::default()).unwrap();
+    assert_eq!(parsed.media_type(), custody_formats::bundle::MEDIA_TYPE_V03);
+
+    assert_eq!(
+        attachable_bundle(br#"{"mediaType": "application/x"}"#)
+            .unwrap_err()
+            .code(),
+        Code::BundleUnsupported
+    );
+    for bad in [&b"not json"[..], b"{}", b"[]", br#"{"mediaType": 1}"#] {
+        assert_eq!(
+            attachable_bundle(bad).unwrap_err().code(),
+            Code::BundleMalformed,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    let huge = vec![b' '; SMALL_LIMIT as usize + 1];
+    assert_eq!(
+        attachable_bundle(&huge).unwrap_err().code(),
+        Code::BundleMalformed
+    );
+}
+
+#[test]
+fn bundle_files_are_read_with_a_limit_and_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, _) = signed_statement();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, &bundle).unwrap();
+    assert_eq!(read_attachable_bundle(&good).unwrap(), bundle);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, b"{\"mediaType\": 1}").unwrap();
+    let err = read_attachable_bundle(&bad).unwrap_err();
+    assert_eq!(err.code(), Code::BundleMalformed);
+    assert!(err.message().contains("bad.json"), "{}", err.message());
+
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; SMALL_LIMIT as usize + 1]).unwrap();
+    let err = read_attachable_bundle(&big).unwrap_err();
+    assert_eq!(err.code(), Code::BundleMalformed);
+    assert!(err.message().contains("big.json"), "{}", err.message());
+
+    let missing = read_attachable_bundle(&dir.path().join("missing.json")).unwrap_err();
+    assert_eq!(missing.code().exit_status(), 3, "{}", missing.message());
+}
