@@ -1,7 +1,8 @@
 //! A server's data directory: its database, its keys and the trust root it hands to clients.
 //!
 //! ```text
-//! DIR/custody.db          SQLite (WAL): log tiles, entries, checkpoint, tokens
+//! DIR/custody.db          SQLite (WAL): log tiles, entries, checkpoint, tokens, registry
+//!                         metadata, audit log, environment histories
 //! DIR/server.json         {"origin": "..."}: the log's checkpoint origin and key name
 //! DIR/keys/log.key|.pub   the log's Ed25519 checkpoint-signing key (PKCS#8, encrypted)
 //! DIR/keys/root.key|.pub  the root key that signed DIR/trust-root.json (move it offline)
@@ -111,6 +112,16 @@ impl DataDir {
             )
         })
     }
+}
+
+/// Opens (creating its table if needed) the environments' promotion histories in the data
+/// directory's database, for the server's deployment service.
+pub fn open_environment_store(
+    dir: &DataDir,
+) -> Result<std::sync::Arc<dyn custody_deploy::EnvironmentStore>> {
+    let store = custody_store::SqliteEnvironmentStore::open(&dir.database())
+        .map_err(|e| crate::error::from_store(&e))?;
+    Ok(std::sync::Arc::new(store))
 }
 
 fn key_name(origin: &str) -> Result<KeyName> {

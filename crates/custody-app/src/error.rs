@@ -167,6 +167,41 @@ impl Error {
     }
 }
 
+/// Maps a deployment-domain error (predicates, names, history steps).
+pub(crate) fn from_deploy(err: &custody_deploy::DeployError) -> Error {
+    use custody_deploy::DeployError as E;
+    let code = match err {
+        E::InvalidEnvironment(_) => Code::EnvironmentNameInvalid,
+        E::InvalidRepository(_) => Code::RegistryNameInvalid,
+        E::Conflict { .. } | E::PreviousMismatch { .. } => Code::PromotionConflict,
+        E::NotARollbackCandidate { .. } => Code::RollbackTargetInvalid,
+        E::Storage(_) => Code::EnvironmentStoreFailed,
+        _ => Code::DeployRecordInvalid,
+    };
+    Error::new(code, err.to_string())
+}
+
+/// Maps an environment store error.
+pub(crate) fn from_store(err: &custody_deploy::StoreError) -> Error {
+    let code = match err {
+        custody_deploy::StoreError::Conflict { .. } => Code::PromotionConflict,
+        _ => Code::EnvironmentStoreFailed,
+    };
+    Error::new(code, err.to_string())
+}
+
+impl From<custody_deploy::DeployError> for Error {
+    fn from(err: custody_deploy::DeployError) -> Self {
+        from_deploy(&err)
+    }
+}
+
+impl From<custody_deploy::StoreError> for Error {
+    fn from(err: custody_deploy::StoreError) -> Self {
+        from_store(&err)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -177,3 +212,6 @@ impl std::error::Error for Error {}
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;

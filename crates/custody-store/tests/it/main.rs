@@ -2,5 +2,6 @@
 //! registry's blob and metadata stores.
 
 mod audit_store;
+mod environment_store;
 mod log_store;
 mod registry_store;
