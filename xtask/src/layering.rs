@@ -37,6 +37,8 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("custody-policy", &["custody-crypto", "custody-formats"]),
     ("custody-build", &["custody-crypto", "custody-formats"]),
     ("custody-tuf", &["custody-crypto", "custody-formats"]),
+    // Environments, promotion history and approvals (pure).
+    ("custody-deploy", &["custody-crypto", "custody-formats"]),
     // Storage backends implement the domain crates' traits.
     (
         "custody-store",
@@ -46,6 +48,7 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "custody-log",
             "custody-registry",
             "custody-tuf",
+            "custody-deploy",
         ],
     ),
     // Use cases: the only crate that combines sibling domains.
@@ -59,6 +62,7 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "custody-policy",
             "custody-build",
             "custody-tuf",
+            "custody-deploy",
             "custody-store",
         ],
     ),

@@ -178,6 +178,33 @@ codes! {
     VulnerablePackages = 1080, "packages are affected by known vulnerabilities",
         "'custody scan' matched at least one package of the SBOM or lockfile against an advisory of the advisory directory: its version lies in an affected range that is not withdrawn.",
         "Upgrade each listed package to a fixed version (the advisory names it), regenerate Cargo.lock and the SBOM, and scan again.";
+    PolicyTestsFailed = 1090, "policy tests failed",
+        "'custody policy test' ran the Rego unit tests (test_* rules of the *_test.rego modules) and at least one did not evaluate to true: it was undefined (a condition failed), another value, or an error.",
+        "Read each FAIL line: fix the policy if it no longer does what the test expects, or the test if the requirement changed. Rerun 'custody policy test DIR'.";
+    PromotionConflict = 1095, "the environment moved since you read it",
+        "A promotion or rollback was made for a position in the environment's history that is no longer the next one: another promotion or rollback was recorded first, or the event is an old one replayed. Each signed event is valid only at its own position (its sequence number and the digest it replaces), so two concurrent promotions never both succeed.",
+        "Read the environment's history again and promote (or roll back) again: a new event is signed for the current position. Nothing was recorded by the refused attempt.";
+    DeployRecordInvalid = 1096, "approval or promotion record is invalid",
+        "An approval or promotion predicate is not what custody writes: not a JSON object, a missing or unknown field, an invalid environment or repository name, a sequence out of range, a first event that names a previous digest or is a rollback, a later event without one, or an event for another environment than the history it is checked against.",
+        "Create approvals with 'custody approve' and promotions with 'custody promote' or 'custody rollback'; do not edit signed records. A record that arrived from elsewhere is not trustworthy evidence.";
+    RollbackTargetInvalid = 1097, "cannot roll back to an artifact that was never deployed there",
+        "A rollback must make current an artifact that was current in the same environment before the current one; the requested digest never was (or it is the current one).",
+        "Pick a digest from the environment's history, or promote the artifact with 'custody promote' so that its approvals and policy are checked as for any new deployment.";
+    DeployDenied = 1100, "deployment denied",
+        "The gate refused: the artifact is not the environment's promoted digest, or it lacks a verified, logged release signature, or the environment's policy denied it. The message lists every reason.",
+        "Read each reason: deploy the digest the environment promotes ('custody env show ENV'), or supply the missing evidence (approvals, rebuilds, provenance) and promote again. Never bypass the gate.";
+    PromotionDenied = 1101, "promotion refused by policy",
+        "The environment's policy denied the artifact when it was promoted (or rolled back to): the message lists every reason. Nothing was recorded.",
+        "Supply what the reasons ask for (for example a second approval by another member of the release team: 'custody approve REF --env ENV'), then promote again.";
+    PromotionInvalid = 1102, "promotion record does not verify",
+        "A promotion or rollback record is not signed by a release key of the trust root, not logged, about another digest, environment or position in the history, or the history it extends is not the one the server holds.",
+        "Promote with 'custody promote', which signs and logs the record for the environment's current position. If the server's history does not verify, stop deploying from it and investigate.";
+    RollbackUnavailable = 1103, "no earlier artifact passes policy",
+        "'custody rollback' found no digest earlier in the environment's history that still passes the environment's policy now (for example because its signer's key was revoked, or a critical vulnerability was found since).",
+        "Promote a fixed artifact instead ('custody promote REF --to ENV'). The message lists why each earlier digest was refused.";
+    DeployDrift = 1104, "deployed files differ from the environment's artifact",
+        "'custody audit-deployed' found files on the machine that are missing or whose digests differ from the files of the environment's current, verified artifact.",
+        "Treat the machine as untrusted: redeploy the promoted artifact, then find out how the files changed.";
     Usage = 2001, "invalid command line",
         "The command line could not be understood: an unknown option, a missing argument or an invalid value.",
         "Run the command with --help to see its arguments.";
@@ -259,6 +286,15 @@ codes! {
     AdvisoryInvalid = 2062, "an advisory cannot be read",
         "A file of the advisory directory given to 'custody scan' is not an OSV advisory custody can evaluate: not JSON, no id, or a crates.io range with a version that is not semver or an event other than introduced, fixed or last_affected. A scan that cannot read every advisory fails instead of reporting fewer findings.",
         "Replace the advisory directory with a fresh copy of the OSV export (for RustSec: the crates.io ecosystem export of osv.dev), or remove the broken file named in the message.";
+    PolicyInvalid = 2070, "policy cannot be loaded",
+        "A policy directory could not be read or parsed: it is missing or holds no *.rego module, a module is unreadable, too large (1 MiB) or not UTF-8, two modules share a name, a module is not valid Rego (the message names the file and line), or an environment package name is invalid (custody.env.NAME with NAME matching [a-z][a-z0-9_]{0,62}).",
+        "Fix the module named in the message; 'custody policy test DIR' loads the directory and runs its tests. docs/policy.md describes the conventions.";
+    EnvironmentNameInvalid = 2075, "invalid environment name",
+        "Environment names are 1 to 63 characters of lowercase letters, digits and underscores, starting with a letter (they name Rego packages: custody.env.NAME).",
+        "Use a name such as dev, staging or prod.";
+    PolicyNotConfigured = 2080, "no policy for the environment",
+        "The server or command has no policy directory, or the directory has no policy for this environment (package custody.env.ENV). Without a policy nothing is promoted (fail closed).",
+        "Start the server with 'custody serve --policies DIR' (or pass --policies DIR), with ENV.rego declaring 'package custody.env.ENV'.";
     ReadFailed = 3001, "cannot read a file",
         "A file could not be opened or read (missing, a directory, or no permission).",
         "Check the path and its permissions.";
@@ -304,6 +340,9 @@ codes! {
     TufFetchFailed = 3050, "cannot fetch from the TUF repository",
         "A metadata file or target could not be downloaded from the --from URL (network error, or an HTTP status other than 404/403 where the chain walk allows them).",
         "Check the URL and the network; retry.";
+    EnvironmentStoreFailed = 3060, "the environment history cannot be read or written",
+        "The server's environment store (the environments' promotion histories in DATA/custody.db) could not be opened, read or written, or holds data custody did not write.",
+        "Check the data directory's disk space and permissions, and that no other tool edits custody.db; if it is damaged, restore it from a backup. Nothing was recorded by a failed promotion.";
 }
 
 impl Code {

@@ -8,11 +8,13 @@
 pub mod build;
 mod codes;
 pub mod datadir;
+pub mod deploy;
 mod error;
 pub mod fs;
 pub mod keys;
 pub mod log;
 pub mod monitor;
+pub mod policy;
 pub mod registry;
 pub mod remote;
 pub mod sbom;

@@ -34,6 +34,14 @@ pub enum Scope {
         /// Allowed actions among pull, push, delete.
         actions: Vec<String>,
     },
+    /// Act on deployment environments: `read` (history, gate decisions) and `promote`
+    /// (record promotions and rollbacks).
+    Environment {
+        /// The environment's name, or `*` for every environment.
+        name: String,
+        /// Allowed actions among read, promote.
+        actions: Vec<String>,
+    },
 }
 
 impl fmt::Display for Scope {
@@ -43,6 +51,9 @@ impl fmt::Display for Scope {
             Self::LogWrite => f.write_str("log:write"),
             Self::Repository { pattern, actions } => {
                 write!(f, "repository:{pattern}:{}", actions.join(","))
+            }
+            Self::Environment { name, actions } => {
+                write!(f, "environment:{name}:{}", actions.join(","))
             }
         }
     }
@@ -58,9 +69,12 @@ impl FromStr for Scope {
             "log:write" => return Ok(Self::LogWrite),
             _ => {}
         }
-        let rest = s
-            .strip_prefix("repository:")
-            .ok_or_else(|| bad("use admin, log:write or repository:NAME:ACTIONS"))?;
+        if let Some(rest) = s.strip_prefix("environment:") {
+            return environment_scope(rest).map_err(bad);
+        }
+        let rest = s.strip_prefix("repository:").ok_or_else(|| {
+            bad("use admin, log:write, repository:NAME:ACTIONS or environment:NAME:ACTIONS")
+        })?;
         let (pattern, actions) = rest
             .rsplit_once(':')
             .ok_or_else(|| bad("missing actions"))?;
@@ -101,6 +115,27 @@ impl FromStr for Scope {
     }
 }
 
+/// `NAME:ACTIONS` of an `environment:` scope.
+fn environment_scope(rest: &str) -> std::result::Result<Scope, &'static str> {
+    let (name, actions) = rest.rsplit_once(':').ok_or("missing actions")?;
+    if name != "*" && custody_deploy::validate_environment(name).is_err() {
+        return Err("the environment name is a-z, 0-9 and _, starting with a letter (or *)");
+    }
+    let mut list: Vec<String> = Vec::new();
+    for action in actions.split(',') {
+        if !["read", "promote"].contains(&action) {
+            return Err("environment actions are read, promote");
+        }
+        if !list.iter().any(|a| a == action) {
+            list.push(action.to_owned());
+        }
+    }
+    Ok(Scope::Environment {
+        name: name.to_owned(),
+        actions: list,
+    })
+}
+
 impl Scope {
     /// Whether this granted scope allows `needed`.
     pub fn allows(&self, needed: &Self) -> bool {
@@ -120,6 +155,13 @@ impl Scope {
                 };
                 matches && wanted.iter().all(|w| actions.contains(w))
             }
+            (
+                Self::Environment { name, actions },
+                Self::Environment {
+                    name: needed_name,
+                    actions: wanted,
+                },
+            ) => (name == "*" || name == needed_name) && wanted.iter().all(|w| actions.contains(w)),
             _ => false,
         }
     }

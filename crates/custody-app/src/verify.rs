@@ -43,6 +43,8 @@ pub struct Verification {
     pub role: Option<Role>,
     /// `None` for a plain signature; the predicate type for an attestation.
     pub predicate_type: Option<String>,
+    /// The verified in-toto statement, for an attestation.
+    pub statement: Option<custody_formats::intoto::Statement>,
     /// The index of the transparency-log entry whose inclusion was proven, when the trust root
     /// names a log.
     pub log_index: Option<u64>,
@@ -181,10 +183,11 @@ fn verify_with_key(
         Trust::Key(_) => None,
     };
 
-    let predicate_type = match verified.into_inner() {
-        VerifiedContent::Statement(statement) => Some(statement.predicate_type().to_owned()),
+    let statement = match verified.into_inner() {
+        VerifiedContent::Statement(statement) => Some(statement),
         _ => None,
     };
+    let predicate_type = statement.as_ref().map(|s| s.predicate_type().to_owned());
     let mut unchecked = Vec::new();
     if log_index.is_none() && !bundle.tlog_entries().is_empty() {
         unchecked.push(format!(
@@ -204,6 +207,7 @@ fn verify_with_key(
         algorithm: key.algorithm(),
         role,
         predicate_type,
+        statement,
         log_index,
         unchecked,
     })

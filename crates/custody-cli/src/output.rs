@@ -9,11 +9,22 @@ use serde_json::{Value, json};
 /// Where and how results are printed.
 pub(crate) struct Output {
     json: bool,
+    /// Fields that go into the JSON document of the error that follows (e.g. a gate's
+    /// decision with its reasons), so that a failure still prints one document.
+    detail: std::cell::RefCell<Option<Value>>,
 }
 
 impl Output {
     pub(crate) fn new(json: bool) -> Self {
-        Self { json }
+        Self {
+            json,
+            detail: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Adds `fields` to the JSON document of the error the command is about to return.
+    pub(crate) fn attach_to_error(&self, fields: Value) {
+        *self.detail.borrow_mut() = Some(fields);
     }
 
     /// Prints a command's result: `human` in text mode, `{"ok": true, ...value}` in JSON mode.
@@ -69,7 +80,7 @@ impl Output {
     /// Prints an error: code, cause and hint.
     pub(crate) fn error(&self, err: &Error) {
         if self.json {
-            let doc = json!({
+            let mut doc = json!({
                 "ok": false,
                 "error": {
                     "code": err.code().to_string(),
@@ -79,6 +90,13 @@ impl Output {
                     "exitStatus": err.exit_status(),
                 }
             });
+            if let (Some(doc), Some(Value::Object(fields))) =
+                (doc.as_object_mut(), self.detail.borrow_mut().take())
+            {
+                for (k, v) in fields {
+                    doc.entry(k).or_insert(v);
+                }
+            }
             let _ = writeln!(std::io::stdout().lock(), "{doc}");
         } else {
             let _ = writeln!(

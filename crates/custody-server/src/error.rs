@@ -21,14 +21,18 @@ fn status(code: Code) -> StatusCode {
         Code::TokenScopeMissing => StatusCode::FORBIDDEN,
         Code::NotFound | Code::WitnessUnknownLog => StatusCode::NOT_FOUND,
         Code::WitnessSignatureRejected => StatusCode::FORBIDDEN,
-        Code::WitnessConflict => StatusCode::CONFLICT,
+        Code::WitnessConflict | Code::PromotionConflict => StatusCode::CONFLICT,
+        Code::DeployDenied | Code::PromotionDenied | Code::PromotionInvalid => {
+            StatusCode::FORBIDDEN
+        }
         Code::WitnessProofInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         Code::LogBusy | Code::LogUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Code::LogStorage
         | Code::Internal
         | Code::ReadFailed
         | Code::WriteFailed
-        | Code::WitnessStateInvalid => StatusCode::INTERNAL_SERVER_ERROR,
+        | Code::WitnessStateInvalid
+        | Code::EnvironmentStoreFailed => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
 }

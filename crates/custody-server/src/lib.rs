@@ -15,6 +15,7 @@
 //! [`witness_router`] is a separate server, `custody witness serve`: the C2SP tlog-witness
 //! `POST /add-checkpoint`, whose refusals carry the spec's statuses ([`WitnessError`]).
 
+mod deploy;
 mod error;
 mod log;
 mod registry;
@@ -63,6 +64,16 @@ pub fn router_with_registry(
     registry: Arc<custody_app::registry::service::Registry>,
 ) -> Router {
     router(state).merge(registry::routes(registry))
+}
+
+/// `router` plus the deployment API: environment histories
+/// (`GET /api/v1/environments/{env}`), promotion records
+/// (`POST /api/v1/environments/{env}/records`) and the gate (`POST /api/v1/gate`).
+pub fn with_deployments(
+    router: Router,
+    deployments: Arc<custody_app::deploy::service::Deployments>,
+) -> Router {
+    router.merge(deploy::routes(deployments))
 }
 
 /// `router` plus the TUF repository at `repo` (canonical, from

@@ -631,6 +631,27 @@ impl Registry {
         )
     }
 
+    /// A subject manifest's bytes and its evidence, for custody's own decisions (the deploy
+    /// gate, promotions), which authorize their callers themselves: no token check, no gate,
+    /// no audit record. `None` when the repository has no manifest with this digest.
+    pub fn manifest_with_evidence(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> crate::error::Result<Option<(Vec<u8>, Vec<Evidence>)>> {
+        validate_repository(repository).map_err(|e| RegistryError::from(e).error)?;
+        let found = self
+            .parts
+            .meta
+            .manifest(repository, &Reference::Digest(*digest))
+            .map_err(|e| RegistryError::from(e).error)?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let evidence = self.evidence(repository, digest).map_err(|e| e.error)?;
+        Ok(Some((found.bytes, evidence)))
+    }
+
     /// The bundles of every bundle referrer of `subject`, digest-checked.
     pub fn evidence(&self, repository: &str, subject: &Digest) -> RegistryResult<Vec<Evidence>> {
         let mut out = Vec::new();

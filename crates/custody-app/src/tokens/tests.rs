@@ -105,3 +105,29 @@ fn tokens_are_checked_hashed_scoped_and_revocable() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].revoked, Some(200));
 }
+
+#[test]
+fn environment_scopes_parse_and_allow_only_their_environment_and_actions() {
+    let prod: Scope = "environment:prod:read,promote".parse().unwrap();
+    assert_eq!(prod.to_string(), "environment:prod:read,promote");
+    let need = |name: &str, action: &str| Scope::Environment {
+        name: name.to_owned(),
+        actions: vec![action.to_owned()],
+    };
+    assert!(prod.allows(&need("prod", "promote")));
+    assert!(!prod.allows(&need("staging", "read")));
+    let read_all: Scope = "environment:*:read".parse().unwrap();
+    assert!(read_all.allows(&need("staging", "read")));
+    assert!(!read_all.allows(&need("staging", "promote")));
+    assert!(!read_all.allows(&Scope::LogWrite));
+    assert!(!prod.allows(&repo("prod", &["pull"])));
+    for bad in [
+        "environment:prod",
+        "environment:Prod:read",
+        "environment:prod:push",
+        "environment:../x:read",
+        "environment::read",
+    ] {
+        assert!(bad.parse::<Scope>().is_err(), "{bad} must be refused");
+    }
+}

@@ -3,10 +3,12 @@
 mod attest;
 mod audit;
 mod build;
+mod deploy;
 mod digest;
 mod explain;
 mod key;
 mod log;
+mod policy;
 mod pull;
 mod push;
 mod quickstart;
@@ -86,6 +88,23 @@ pub(crate) enum Command {
     /// A TUF repository: create it, publish targets, sign roles, rotate the root.
     #[command(subcommand)]
     Tuf(tuf::Command),
+    /// Approve an artifact for an environment: a signed, logged approval attached to it.
+    Approve(deploy::ApproveArgs),
+    /// Promote an artifact to an environment (recorded by the server if its policy allows).
+    Promote(deploy::PromoteArgs),
+    /// May this artifact run in this environment now? Exit 0 allow, 1 deny (with reasons).
+    Gate(deploy::GateArgs),
+    /// Move an environment back to the newest earlier artifact that still passes its policy.
+    Rollback(deploy::RollbackArgs),
+    /// Compare the files of a deployed directory with the environment's current artifact.
+    #[command(name = "audit-deployed")]
+    AuditDeployed(deploy::AuditDeployedArgs),
+    /// Environments: their current artifact and history (verified).
+    #[command(subcommand)]
+    Env(deploy::EnvCommand),
+    /// Policy tools: test a policy directory.
+    #[command(subcommand)]
+    Policy(policy::Command),
     /// Download a target with the TUF client workflow (root chain, timestamp, snapshot,
     /// targets, delegations); check its length and hashes before writing it.
     Fetch(tuf::FetchArgs),
@@ -114,6 +133,13 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
         Command::Pull(args) => pull::run(args, out),
         Command::Tuf(cmd) => tuf::run(cmd, out),
         Command::Fetch(args) => tuf::run_fetch(args, out),
+        Command::Policy(cmd) => policy::run(cmd, out),
+        Command::Approve(args) => deploy::approve(args, out),
+        Command::Promote(args) => deploy::promote(args, out),
+        Command::Gate(args) => deploy::gate(args, out),
+        Command::Rollback(args) => deploy::rollback(args, out),
+        Command::AuditDeployed(args) => deploy::audit_deployed(args, out),
+        Command::Env(cmd) => deploy::env(cmd, out),
     }
 }
 

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use custody_app::datadir::{DataDir, initialize};
+use custody_app::deploy::service::{Deployments, DeploymentsConfig};
 use custody_app::keys::NewKeyProtection;
 use custody_app::log::{Log, SequencerConfig};
 use custody_app::registry::audit::{
     AuditLog, DEFAULT_HEAD_INTERVAL, HeadLogger, load_or_create_audit_key,
 };
 use custody_app::registry::config::RegistryConfig;
-use custody_app::registry::enforce::TrustRootGate;
+use custody_app::registry::enforce::{TrustRootGate, TrustRootSource};
 use custody_app::registry::service::{Registry, ServiceLimits, open_embedded};
 use custody_app::tokens::TokenChecker;
 use custody_app::{Code, Error, Result};
@@ -52,6 +53,13 @@ pub(crate) struct Args {
     /// with the online keys recorded at init.
     #[arg(long, value_name = "DIR")]
     tuf_repo: Option<PathBuf>,
+    /// Deployment policies: ENV.rego (package custody.env.ENV) per environment, plus shared
+    /// modules. Without it nothing can be promoted and the gate denies (fail closed).
+    #[arg(long, value_name = "DIR")]
+    policies: Option<PathBuf>,
+    /// OSV advisories that artifacts' SBOMs are matched against for policy (re-read at start).
+    #[arg(long, value_name = "DIR")]
+    advisories: Option<PathBuf>,
 }
 
 /// How often the registry's online garbage collection runs.
@@ -60,15 +68,27 @@ const GC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 /// The OCI registry served under `/v2/`: settings from `--config` (safe defaults without it),
 /// the trust-root gate, the audit log in the data directory's database, and the embedded
 /// storage (blob files under DATA/registry, metadata in the database).
-fn registry(args: &Args, dir: &DataDir, audit: Arc<AuditLog>) -> Result<Arc<Registry>> {
-    let config = match &args.config {
+fn registry_config(args: &Args) -> Result<Arc<RegistryConfig>> {
+    Ok(Arc::new(match &args.config {
         Some(path) => RegistryConfig::load(path)?,
         None => RegistryConfig::default(),
-    };
-    let config = Arc::new(config);
-    let trust_root = config
+    }))
+}
+
+/// The trust root the server verifies evidence against: the config's, or the data directory's.
+fn trust_root_path(config: &RegistryConfig, dir: &DataDir) -> PathBuf {
+    config
         .trust_root()
-        .map_or_else(|| dir.trust_root(), std::path::Path::to_owned);
+        .map_or_else(|| dir.trust_root(), std::path::Path::to_owned)
+}
+
+fn registry(
+    args: &Args,
+    dir: &DataDir,
+    config: Arc<RegistryConfig>,
+    audit: Arc<AuditLog>,
+) -> Result<Arc<Registry>> {
+    let trust_root = trust_root_path(&config, dir);
     let gate = TrustRootGate::new(Arc::clone(&config), &trust_root);
     // The audit chain's head is signed and logged in the server's log now and then.
     HeadLogger::spawn_detached(
@@ -225,10 +245,24 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
         log_id,
     });
 
-    let registry = registry(&args, &dir, Arc::clone(&audit))?;
+    let config = registry_config(&args)?;
+    let registry = registry(&args, &dir, Arc::clone(&config), Arc::clone(&audit))?;
     spawn_gc(&registry);
+    let deployments = Arc::new(Deployments::new(DeploymentsConfig {
+        store: custody_app::datadir::open_environment_store(&dir)?,
+        registry: Arc::clone(&registry),
+        trust_root: Arc::new(TrustRootSource::new(&trust_root_path(&config, &dir))),
+        tokens: TokenChecker::open(&dir.database())?,
+        policies: args.policies.clone(),
+        advisories: match &args.advisories {
+            Some(path) => Some(custody_app::sbom::read_advisories(path)?),
+            None => None,
+        },
+        clock: Box::new(super::now),
+    }));
 
-    let mut router = router_with_registry(state, registry);
+    let mut router =
+        custody_server::with_deployments(router_with_registry(state, registry), deployments);
     if let Some((repo, keys)) = tuf {
         spawn_tuf_resigner(repo.clone(), keys)?;
         router = custody_server::with_tuf(router, repo);

@@ -32,7 +32,8 @@ pub(crate) struct DataArgs {
 pub(crate) struct CreateArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// A scope: admin, log:write, or repository:NAME[*]:pull,push,delete (repeatable).
+    /// A scope: admin, log:write, repository:NAME[*]:pull,push,delete, or
+    /// environment:NAME|*:read,promote (repeatable).
     #[arg(long = "scope", required = true)]
     scopes: Vec<String>,
     /// What the token is for.

@@ -116,15 +116,22 @@ fn quickstart_runs_every_step() {
     let v = s.ok(&["quickstart", "--dir", dir.to_str().unwrap()]);
     let steps = v["steps"].as_array().unwrap();
     let refused: Vec<&str> = steps.iter().filter_map(|x| x["refused"].as_str()).collect();
+    // The policy refusing a promotion without approvals, then the attacks: a swapped binary,
+    // a moved release tag, a re-tagged deployment, an unsigned push.
     assert_eq!(
         refused,
         [
-            "CUSTODY-E1001",
-            "CUSTODY-E1009",
-            "CUSTODY-E1004",
-            "CUSTODY-E1005",
-            "CUSTODY-E1002"
+            "CUSTODY-E1101",
+            "CUSTODY-E1104",
+            "CUSTODY-E1040",
+            "CUSTODY-E1100",
+            "CUSTODY-E1050"
         ]
     );
+    let succeeded = steps.iter().filter(|x| x["ok"] == true).count();
+    assert!(succeeded >= 15, "{v}");
     assert!(dir.join("trust-root.json").exists());
+    assert!(dir.join("dist/provenance.sigstore.json").exists());
+    // The server's data stays in the work directory for a look afterwards.
+    assert!(dir.join("server/custody.db").exists());
 }
