@@ -18,6 +18,7 @@ commands:
   bench [ARGS...]    run bench/run: digest and signature throughput against openssl
   bench registry     run bench/registry: the OCI registry against docker-registry
   bench log          run bench/log: the transparency log under wrk, server in its own process
+  bench gate         run bench/gate: the deploy gate's latency from the CLI
   help               print this message
 ";
 
@@ -126,6 +127,7 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
     let (script, rest) = match args.split_first() {
         Some((first, rest)) if first == "registry" => ("bench/registry", rest),
         Some((first, rest)) if first == "log" => ("bench/log", rest),
+        Some((first, rest)) if first == "gate" => ("bench/gate", rest),
         _ => ("bench/run", args),
     };
     interop::run(

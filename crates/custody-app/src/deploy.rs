@@ -252,3 +252,6 @@ pub fn kind_name(kind: EventKind) -> &'static str {
         EventKind::Rollback => "rollback",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,6 +113,13 @@ pub fn run(
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM, then drains in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // No Nagle delay: a response written in parts (headers, then a streamed body) must not wait
+    // for the client's delayed ACK, which costs a client making sequential requests on one
+    // connection 40 ms per request (measured with bench/gate).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

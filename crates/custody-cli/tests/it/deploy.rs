@@ -170,6 +170,24 @@ impl World {
     }
 }
 
+/// POSTs `body` to the server's `path` with the token; returns (status, JSON answer).
+fn post(url: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    use std::io::{Read as _, Write as _};
+    let host = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
 fn has(reasons: &[String], needle: &str) -> bool {
     reasons.iter().any(|r| r.contains(needle))
 }
@@ -512,6 +530,43 @@ fn the_gate_allows_only_what_was_built_approved_and_promoted_and_says_why_not() 
     ]);
     assert_eq!(history["current"], good.as_str());
     assert_eq!(history["events"].as_array().unwrap().len(), 3);
+
+    // A replayed promotion record (record 1, valid once) is refused: it names a position that
+    // is taken and a previous digest that is not the current one.
+    let record_1 = history["events"][0]["bundle"].to_string();
+    let (status, answer) = post(
+        &url,
+        "/api/v1/environments/prod/records",
+        &w.token,
+        &record_1,
+    );
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "CUSTODY-E1095", "{answer}");
+    // ... and so is the same record posted to another environment.
+    let (status, answer) = post(
+        &url,
+        "/api/v1/environments/staging/records",
+        &w.token,
+        &record_1,
+    );
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["code"], "CUSTODY-E1102", "{answer}");
+    assert_eq!(
+        w.ok(&[
+            "env",
+            "show",
+            "prod",
+            "--server",
+            &url,
+            "--trust-root",
+            "trust-root.json"
+        ])["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "nothing was appended"
+    );
 
     // A promotion record signed by a key outside the trust root is refused by the server.
     w.fails(
