@@ -83,8 +83,9 @@ pub struct SourceInfo {
     pub ref_name: Option<String>,
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
-    let out = Command::new("git")
+/// Runs `git -C dir ARGS` without a terminal prompt; returns its output whatever its status.
+fn run_git(dir: &Path, args: &[&str]) -> Result<std::process::Output, Error> {
+    Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -96,18 +97,27 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
                 ErrorKind::Environment,
                 format!("cannot run git: {e} (install git)"),
             )
-        })?;
+        })
+}
+
+/// A failed git command as an error naming the command, the directory and git's message.
+fn git_failed(dir: &Path, args: &[&str], out: &std::process::Output) -> Error {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Error::new(
+        ErrorKind::Source,
+        format!(
+            "git {} in '{}' failed: {}",
+            args.first().copied().unwrap_or_default(),
+            dir.display(),
+            stderr.lines().next().unwrap_or("no message")
+        ),
+    )
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
+    let out = run_git(dir, args)?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::new(
-            ErrorKind::Source,
-            format!(
-                "git {} in '{}' failed: {}",
-                args.first().copied().unwrap_or_default(),
-                dir.display(),
-                stderr.lines().next().unwrap_or("no message")
-            ),
-        ));
+        return Err(git_failed(dir, args, &out));
     }
     Ok(out.stdout)
 }
@@ -195,35 +205,14 @@ fn commit_info(toplevel: &Path, revision: &str) -> Result<SourceInfo, Error> {
 
 /// The full ref name HEAD points to (`refs/heads/main`), or `None` when HEAD is detached.
 fn head_ref(toplevel: &Path) -> Result<Option<String>, Error> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(toplevel)
-        .args(["symbolic-ref", "-q", "HEAD"])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Environment,
-                format!("cannot run git: {e} (install git)"),
-            )
-        })?;
+    let args = ["symbolic-ref", "-q", "HEAD"];
+    let out = run_git(toplevel, &args)?;
     // Exit status 1 with -q: HEAD is detached (not a symbolic ref).
     if out.status.code() == Some(1) {
         return Ok(None);
     }
     if !out.status.success() {
-        return Err(Error::new(
-            ErrorKind::Source,
-            format!(
-                "git symbolic-ref in '{}' failed: {}",
-                toplevel.display(),
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("no message")
-            ),
-        ));
+        return Err(git_failed(toplevel, &args, &out));
     }
     let name = String::from_utf8(out.stdout)
         .map_err(|_| Error::new(ErrorKind::Source, "the name of HEAD's branch is not UTF-8"))?;

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::Error;
 
@@ -55,22 +55,15 @@ pub struct SqliteAuditStore {
 impl SqliteAuditStore {
     /// Opens (creating the tables if needed) the audit log in the database at `path`.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: an acknowledged record is on disk before the write it audits is acknowledged.
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Durable: an acknowledged record is on disk before the write it audits is acknowledged.
+        let conn = crate::sqlite::open_durable(path)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }
 
     /// Opens an existing database read-only (for verification and export).
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let conn = crate::sqlite::open_read_only(path)?;
         let has_table: Option<i64> = conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_records'",

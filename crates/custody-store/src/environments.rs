@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use custody_crypto::Digest;
 use custody_deploy::{EnvironmentEvent, EnvironmentStore, EventKind, StoreError};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -61,17 +61,7 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 fn open_conn(path: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: a committed transaction is on disk before commit returns (kill -9 and power loss).
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(conn)
+    crate::sqlite::open_durable(path)
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {

@@ -19,6 +19,7 @@ mod environments;
 mod error;
 mod log;
 mod registry;
+mod sqlite;
 mod tokens;
 
 pub use crate::audit::{AuditHeadRow, AuditRow, SqliteAuditStore};

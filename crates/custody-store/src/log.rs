@@ -6,7 +6,7 @@ use custody_log::integrate::{TileSource, decode_tile};
 use custody_log::store::LogStore;
 use custody_log::tile::Tile;
 use custody_log::{Hash, TreeSize};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Error;
 
@@ -39,31 +39,17 @@ pub struct SqliteLogStore {
     conn: Connection,
 }
 
-fn open(path: &Path, flags: OpenFlags) -> Result<Connection, Error> {
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: a committed transaction is on disk before commit returns (kill -9 and power loss).
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
-}
-
 impl SqliteLogStore {
     /// Opens (creating if needed) the store in the database file at `path`, for writing.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let conn = open(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )?;
+        let conn = crate::sqlite::open_durable(path)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }
 
     /// Opens an existing store read-only (for serving reads beside the writer).
     pub fn open_read_only(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let conn = crate::sqlite::open_read_only(path)?;
         Ok(Self { conn })
     }
 

@@ -15,7 +15,7 @@ use custody_registry::referrers::Referrer;
 use custody_registry::store::{
     MetaStore, NewManifest, StoreError, StoreResult, StoredManifest, UploadRecord,
 };
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS reg_blobs (
@@ -77,17 +77,7 @@ fn db(e: rusqlite::Error) -> StoreError {
 }
 
 fn open_conn(path: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: a committed transaction is on disk before commit returns (kill -9 and power loss).
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let conn = crate::sqlite::open_durable(path)?;
     // Plans must not depend on bound values: otherwise SQLite re-prepares a cached statement
     // on every bind of a value it peeked at (bundled builds have STAT4), which costs more than
     // the query itself on the hot read path.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Error;
 
@@ -42,13 +42,7 @@ pub struct SqliteTokenStore {
 impl SqliteTokenStore {
     /// Opens (creating if needed) the token table in the database at `path`.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let conn = crate::sqlite::open_durable(path)?;
         // Plans must not depend on bound values, so the cached lookup is not re-prepared on
         // every request (bundled SQLite has STAT4).
         conn.set_db_config(

@@ -128,6 +128,10 @@ impl Deployments {
     /// The environment's history, oldest first (needs `environment:ENV:read`).
     pub fn history(&self, token: Option<&str>, environment: &str) -> Result<Vec<EnvironmentEvent>> {
         self.authorize(token, environment, "read")?;
+        self.stored_history(environment)
+    }
+
+    fn stored_history(&self, environment: &str) -> Result<Vec<EnvironmentEvent>> {
         self.config
             .store
             .history(environment)
@@ -192,11 +196,7 @@ impl Deployments {
         self.authorize(token, environment, "read")?;
         let now = (self.config.clock)();
         let root = self.config.trust_root.current(now)?;
-        let history = self
-            .config
-            .store
-            .history(environment)
-            .map_err(|e| crate::error::from_store(&e))?;
+        let history = self.stored_history(environment)?;
         super::verify_current(environment, &history, &root, now)?;
         self.decision(action, environment, repository, digest, &history)
     }
@@ -217,11 +217,7 @@ impl Deployments {
             .map_err(|_| Error::new(Code::Internal, "promotion lock poisoned"))?;
         let now = (self.config.clock)();
         let root = self.config.trust_root.current(now)?;
-        let history = self
-            .config
-            .store
-            .history(environment)
-            .map_err(|e| crate::error::from_store(&e))?;
+        let history = self.stored_history(environment)?;
         let (promotion, digest, signer, log_index) =
             super::verify_promotion(bundle_json, environment, &history, &root, now)?;
         if promotion.kind == EventKind::Rollback
