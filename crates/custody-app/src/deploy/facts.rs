@@ -299,6 +299,44 @@ pub(crate) fn verify_evidence(
     Ok(verified)
 }
 
+/// The bundles attached to `artifact` that a downstream client checks the artifact's file
+/// with: its release signatures and build provenance that verify here exactly as [`gather`]
+/// verifies them, each with the role its signer holds. The rest is left out.
+pub(crate) fn release_evidence(
+    artifact: &Artifact,
+    evidence: &[Evidence],
+    trust_root: &Verified<TrustRoot>,
+    now: OffsetDateTime,
+) -> Vec<(Vec<u8>, Role)> {
+    let manifest = SubjectDigests::of(artifact.digest, &artifact.manifest);
+    let files = artifact.files();
+    let mut out = Vec::new();
+    for e in evidence {
+        let Ok(bundle) = parse_bundle(&e.bundle) else {
+            continue;
+        };
+        let kind = Kind::of(&bundle);
+        if !matches!(kind, Kind::Signature | Kind::Provenance) {
+            continue;
+        }
+        let Some(role) = kind.role() else { continue };
+        if verify_evidence(
+            &bundle,
+            &manifest,
+            &files,
+            trust_root,
+            role,
+            kind.about_files(),
+            now,
+        )
+        .is_ok()
+        {
+            out.push((e.bundle.clone(), role));
+        }
+    }
+    out
+}
+
 /// Gathers the verified facts (see the module documentation).
 pub fn gather(request: &FactsRequest<'_>) -> Facts {
     let artifact = request.artifact;
@@ -312,7 +350,9 @@ pub fn gather(request: &FactsRequest<'_>) -> Facts {
     let mut sboms = Vec::new();
     let mut packages = Vec::new();
     let mut approvals: Vec<(String, Value)> = Vec::new();
-    let mut release_identities = BTreeSet::new();
+    // Who produced the artifact: the identities of its release signers and of its verified
+    // provenance's signers (a build key may belong to the person who ran the build).
+    let mut producers = BTreeSet::new();
 
     for evidence in request.evidence {
         let bundle = match parse_bundle(&evidence.bundle) {
@@ -359,7 +399,7 @@ pub fn gather(request: &FactsRequest<'_>) -> Facts {
         let log_index = verified.log_index;
         match (kind, verified.statement.as_ref()) {
             (Kind::Signature, _) => {
-                release_identities.insert(who.clone());
+                producers.insert(who.clone());
                 signatures.push(json!({
                     "identity": who, "keyid": keyid, "role": "release", "logIndex": log_index,
                 }));
@@ -367,6 +407,7 @@ pub fn gather(request: &FactsRequest<'_>) -> Facts {
             (Kind::Provenance, Some(statement)) => {
                 match Provenance::from_value(statement.predicate()) {
                     Ok(p) => {
+                        producers.insert(who.clone());
                         let s = custody_build::provenance::summary(&p);
                         provenance.push(json!({
                             "identity": who,
@@ -441,13 +482,14 @@ pub fn gather(request: &FactsRequest<'_>) -> Facts {
         }
     }
 
-    // Separation of duties: one approval per person, none by a person who signed the release.
+    // Separation of duties: one approval per person, none by a person who produced the
+    // artifact (signed its release or its provenance).
     let mut counted = BTreeSet::new();
     let mut valid = Vec::new();
     let mut ignored = Vec::new();
     approvals.sort_by(|a, b| a.0.cmp(&b.0));
     for (who, approval) in approvals {
-        let reason = if release_identities.contains(&who) {
+        let reason = if producers.contains(&who) {
             Some("self-approval")
         } else if !counted.insert(who.clone()) {
             Some("duplicate")

@@ -21,7 +21,7 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some msg in lib.approval_denials(input, {"alice@example.com", "bob@example.com", "carol@example.com"}, 2)
+	some msg in lib.approval_denials(input, {"alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"}, 2)
 }
 
 deny contains msg if {
@@ -60,15 +60,15 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-struct World {
-    s: Scratch,
-    server: Server,
-    token: String,
-    host: String,
+pub(crate) struct World {
+    pub(crate) s: Scratch,
+    pub(crate) server: Server,
+    pub(crate) token: String,
+    pub(crate) host: String,
 }
 
 impl World {
-    fn reference(&self, repo: &str) -> String {
+    pub(crate) fn reference(&self, repo: &str) -> String {
         format!("{}/{repo}", self.host)
     }
 
@@ -81,7 +81,7 @@ impl World {
         all
     }
 
-    fn ok(&self, args: &[&str]) -> Value {
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
         self.s.ok(&self.with_token(args))
     }
 
@@ -89,7 +89,7 @@ impl World {
         self.s.fails(&self.with_token(args), code)
     }
 
-    fn push(&self, file: &str, reference: &str, key: &str, extra: &[&str]) -> String {
+    pub(crate) fn push(&self, file: &str, reference: &str, key: &str, extra: &[&str]) -> String {
         let mut args = vec![
             "push",
             file,
@@ -103,7 +103,7 @@ impl World {
         self.ok(&args)["manifest"].as_str().unwrap().to_owned()
     }
 
-    fn approve(&self, reference: &str, key: &str, extra: &[&str]) {
+    pub(crate) fn approve(&self, reference: &str, key: &str, extra: &[&str]) {
         let mut args = vec![
             "approve",
             reference,
@@ -118,7 +118,7 @@ impl World {
         self.ok(&args);
     }
 
-    fn promote_args<'a>(&'a self, reference: &'a str) -> Vec<&'a str> {
+    pub(crate) fn promote_args<'a>(&'a self, reference: &'a str) -> Vec<&'a str> {
         vec![
             "promote",
             reference,
@@ -193,6 +193,12 @@ fn has(reasons: &[String], needle: &str) -> bool {
 }
 
 fn setup() -> World {
+    setup_with(|_| Vec::new())
+}
+
+/// The deploy world: a server with policies (and `extra_server_args`, given the scratch
+/// directory before the server starts), keys, a trust root and a sandboxed build in `dist/`.
+pub(crate) fn setup_with(extra_server_args: impl FnOnce(&Scratch) -> Vec<String>) -> World {
     let s = Scratch::new();
     s.write("registry.toml", REGISTRY_TOML.as_bytes());
     std::fs::create_dir(s.path("policies")).unwrap();
@@ -204,15 +210,15 @@ fn setup() -> World {
     s.write("policies/prod.rego", PROD_REGO.as_bytes());
     let config = s.path("registry.toml");
     let policies = s.path("policies");
-    let server = Server::start_with(
-        &s.path("data"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--policies",
-            policies.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec![
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--policies".to_owned(),
+        policies.to_str().unwrap().to_owned(),
+    ];
+    args.extend(extra_server_args(&s));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(&s.path("data"), &args);
     let token = s.ok(&["token", "create", "--data", "data", "--scope", "admin"])["token"]
         .as_str()
         .unwrap()
@@ -223,6 +229,7 @@ fn setup() -> World {
         ("alice", "ed25519"),
         ("bob", "ed25519"),
         ("carol", "ed25519"),
+        ("dave", "ed25519"),
         ("rogue", "ecdsa-p256"),
     ] {
         s.key(name, alg);
@@ -235,7 +242,7 @@ fn setup() -> World {
         "--out",
         "trust-root.json",
         "--key",
-        "build=build.pub",
+        "build=build.pub,owner=dave@example.com",
         "--key",
         "release=release.pub,owner=carol@example.com",
         "--key",
@@ -244,6 +251,8 @@ fn setup() -> World {
         "approver=bob.pub,owner=bob@example.com",
         "--key",
         "approver=carol.pub,owner=carol@example.com",
+        "--key",
+        "approver=dave.pub,owner=dave@example.com",
     ]);
     s.ok(&[
         "trust-root",
@@ -432,6 +441,16 @@ fn the_gate_allows_only_what_was_built_approved_and_promoted_and_says_why_not() 
         "{reasons:?}"
     );
     distinct.push("self-approval");
+    // Nor does dave, who owns the build key that signed the provenance.
+    w.approve(&own, "dave.key", &[]);
+    let reasons = w.denied_reasons(&own, &["--promote"]);
+    assert!(
+        has(
+            &reasons,
+            "approval by dave@example.com ignored: self-approval"
+        ),
+        "{reasons:?}"
+    );
 
     // One person approving twice counts once.
     w.approve(&own, "alice.key", &[]);
