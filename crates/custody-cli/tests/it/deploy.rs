@@ -343,6 +343,58 @@ fn the_gate_allows_only_what_was_built_approved_and_promoted_and_says_why_not() 
     assert_eq!(remote["digest"], good.as_str());
     assert_eq!(remote["policy"], allowed["policy"]);
 
+    // `custody policy eval` shows the facts a decision was made on, and evaluates saved facts
+    // (e.g. to try a policy change): the same facts, the same policy, the same answer.
+    let evaluated = w.ok(&[
+        "policy",
+        "eval",
+        &v1,
+        "--env",
+        "prod",
+        "--policies",
+        "policies",
+        "--trust-root",
+        "trust-root.json",
+    ]);
+    let mut facts = evaluated["facts"].clone();
+    assert_eq!(facts["approvals"].as_array().unwrap().len(), 2, "{facts}");
+    assert_eq!(facts["deployment"]["isCurrent"], true);
+    assert_eq!(facts["provenance"][0]["sourceRef"], "refs/heads/main");
+    w.s.write("facts.json", facts.to_string().as_bytes());
+    let saved = w.s.ok(&[
+        "policy",
+        "eval",
+        "--input",
+        "facts.json",
+        "--env",
+        "prod",
+        "--policies",
+        "policies",
+    ]);
+    assert_eq!(saved["policy"], allowed["policy"]);
+    facts["approvals"].as_array_mut().unwrap().pop();
+    w.s.write("facts.json", facts.to_string().as_bytes());
+    let denied = w.s.fails(
+        &[
+            "policy",
+            "eval",
+            "--input",
+            "facts.json",
+            "--env",
+            "prod",
+            "--policies",
+            "policies",
+        ],
+        "CUSTODY-E1100",
+    );
+    assert!(
+        denied["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("approved by 1 of 2"),
+        "{denied}"
+    );
+
     let mut distinct = Vec::new();
 
     // 1. Signed by a key the trust root does not know.
