@@ -1,4 +1,6 @@
-//! Decisions per second of the example production policy over a realistic input, on one core.
+//! Decisions per second of the example policies over a realistic input, on one core: the
+//! production policy (six requirements) on an allowed and a denied input, and the lighter
+//! staging policy.
 //!
 //! `cargo bench -p custody-policy --bench decisions` prints the rate (no criterion: the
 //! workspace does not carry it; a plain timed loop is enough for this number).
@@ -70,31 +72,36 @@ fn main() {
     denied["rebuilds"] = json!([]);
     denied["approvals"] = json!([]);
 
-    for (label, input, allowed) in [("allowed", &input, true), ("denied", &denied, false)] {
-        assert_eq!(set.evaluate("prod", input).allowed, allowed, "{label}");
+    let staging_allowed = set.evaluate("staging", &input).allowed;
+    for (env, label, input, allowed) in [
+        ("prod", "allowed", &input, true),
+        ("prod", "denied", &denied, false),
+        ("staging", "same", &input, staging_allowed),
+    ] {
+        assert_eq!(set.evaluate(env, input).allowed, allowed, "{env} {label}");
         // Warm up, then time.
         for _ in 0..200 {
-            black_box(set.evaluate("prod", black_box(input)));
+            black_box(set.evaluate(env, black_box(input)));
         }
         let n = 20_000;
         let cpu_start = thread_cpu_ns();
         let start = Instant::now();
         for _ in 0..n {
-            black_box(set.evaluate("prod", black_box(input)));
+            black_box(set.evaluate(env, black_box(input)));
         }
         let elapsed = start.elapsed();
         let cpu = cpu_start
             .zip(thread_cpu_ns())
             .map(|(a, b)| (b - a) as f64 / 1e9);
         println!(
-            "prod policy, {label} input: {n} decisions in {:.3} s wall = {:.0} decisions/s ({:.1} us each)",
+            "{env} policy, {label} input: {n} decisions in {:.3} s wall = {:.0} decisions/s ({:.1} us each)",
             elapsed.as_secs_f64(),
             f64::from(n) / elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1e6 / f64::from(n)
         );
         if let Some(cpu) = cpu {
             println!(
-                "prod policy, {label} input: {:.3} s on CPU = {:.0} decisions/s per core ({:.1} us each)",
+                "{env} policy, {label} input: {:.3} s on CPU = {:.0} decisions/s per core ({:.1} us each)",
                 cpu,
                 f64::from(n) / cpu,
                 cpu * 1e6 / f64::from(n)
