@@ -191,8 +191,13 @@ impl Walkthrough<'_> {
 
     /// Runs a helper program (git, cp) for the sample project, printing it.
     fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<()> {
-        self.out
-            .info(&format!("    $ {program} {}", shell_words(args)));
+        let line = format!("{program} {}", shell_words(args));
+        match cwd.strip_prefix(&self.dir) {
+            Ok(sub) if !sub.as_os_str().is_empty() => self
+                .out
+                .info(&format!("    $ (cd {} && {line})", sub.display())),
+            _ => self.out.info(&format!("    $ {line}")),
+        }
         let status = self
             .command(Path::new(program), args)
             .current_dir(cwd)
