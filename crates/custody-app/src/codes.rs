@@ -167,13 +167,13 @@ codes! {
         "A TUF metadata file has a lower version than one already trusted, or another version than the snapshot or timestamp names: a rollback or mix-and-match attack, or a broken mirror.",
         "Do not use this mirror; the trusted versions are kept in the --cache directory.";
     TufTargetMismatch = 1073, "TUF target does not match its signed length or hashes",
-        "The downloaded target (or a metadata file) differs in length or hash from what trusted metadata says, or is larger than its limit.",
+        "The downloaded target (or a metadata file) differs in length or hash from what trusted metadata says, or is larger than its limit; or the OCI manifest a target lists does not hash to its oci_digest or does not name the target as a layer.",
         "Do not use the file; fetch it from another mirror or tell the repository's operator.";
     TufTargetNotFound = 1074, "TUF target is not in the repository",
         "No trusted targets role lists this target path (delegations were searched as the specification says).",
         "Check the target name; 'custody tuf add' publishes one.";
     TufBundleMissing = 1075, "TUF target carries no custody bundle",
-        "'custody fetch --trust-root' verifies the target against the custody bundles its signed TUF metadata lists (custom.custody.bundles), and the target lists none: it was published without --bundle, or the metadata is not what the publisher signed.",
+        "'custody fetch --trust-root' verifies the target against the custody bundles its signed TUF metadata lists (custom.custody.bundles), and the target lists none, or none by a key of the role given with --role: it was published without --bundle, or the metadata is not what the publisher signed.",
         "Fetch without --trust-root only if TUF alone is enough for you; otherwise ask the publisher to sign the file and publish it with 'custody tuf add FILE --bundle FILE.sigstore.json'.";
     VulnerablePackages = 1080, "packages are affected by known vulnerabilities",
         "'custody scan' matched at least one package of the SBOM or lockfile against an advisory of the advisory directory: its version lies in an affected range that is not withdrawn.",

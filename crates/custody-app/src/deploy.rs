@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod client;
 pub mod facts;
+pub mod publish;
 pub mod service;
 
 use custody_crypto::Digest;

@@ -177,20 +177,104 @@ pub struct Added {
     pub sha256: String,
 }
 
+/// Where the bytes of a target come from.
+pub enum TargetSource {
+    /// A file, streamed.
+    File(PathBuf),
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+    /// A reader, streamed once (for example a blob of the registry); `label` names it in
+    /// errors.
+    Reader {
+        /// What the bytes are, for error messages.
+        label: String,
+        /// The bytes.
+        reader: Box<dyn Read + Send>,
+    },
+}
+
+impl std::fmt::Debug for TargetSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "File({})", p.display()),
+            Self::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Self::Reader { label, .. } => write!(f, "Reader({label})"),
+        }
+    }
+}
+
+impl TargetSource {
+    fn label(&self) -> String {
+        match self {
+            Self::File(p) => p.display().to_string(),
+            Self::Bytes(_) => "bytes".to_owned(),
+            Self::Reader { label, .. } => label.clone(),
+        }
+    }
+}
+
+/// A custody bundle to publish with a target.
+#[derive(Debug, Clone)]
+pub struct NewBundle {
+    /// The bundle's JSON (a Sigstore bundle or a bare DSSE envelope).
+    pub bytes: Vec<u8>,
+    /// The trust-root role its signer holds, recorded in the listing when it is not the role
+    /// a client asks for with `--role` (see docs/tuf.md); `None` for that role.
+    pub role: Option<custody_formats::trust_root::Role>,
+}
+
 /// A file to publish, and what the `custom.custody` field of its target carries (see
 /// docs/tuf.md).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct NewTarget {
-    /// The file.
-    pub file: PathBuf,
+    /// The file's bytes.
+    pub source: TargetSource,
     /// Its target path.
     pub name: String,
-    /// Custody bundles about the file, each published as a target of its own
-    /// ([`bundle_target_name`]) and listed in the file's `custom.custody.bundles`.
-    pub bundles: Vec<PathBuf>,
+    /// Custody bundles about the file (or about `manifest`), each published as a target of
+    /// its own ([`bundle_target_name`]) and listed in the file's `custom.custody.bundles`.
+    pub bundles: Vec<NewBundle>,
     /// The OCI digest of the artifact (`sha256:<hex>` or `sha512:<hex>`), recorded as
     /// `custom.custody.oci_digest`.
     pub oci_digest: Option<String>,
+    /// The OCI manifest whose digest is `oci_digest` and which names the file as a layer,
+    /// published as target `<name>.manifest.json` and listed as `custom.custody.manifest`, so
+    /// that bundles over the manifest's digest vouch for the file.
+    pub manifest: Option<Vec<u8>>,
+}
+
+impl NewTarget {
+    /// A file from disk with bundle files (`custody tuf add`): bundles read and parsed here.
+    pub fn from_files(
+        file: &Path,
+        name: &str,
+        bundles: &[PathBuf],
+        oci_digest: Option<String>,
+    ) -> Result<Self> {
+        let bundles = bundles
+            .iter()
+            .map(|b| {
+                let bytes = read_limited(b, crate::verify::BUNDLE_LIMIT)?;
+                parse_bundle(&bytes).map_err(|e| {
+                    Error::new(e.code(), format!("'{}': {}", b.display(), e.message()))
+                })?;
+                Ok(NewBundle { bytes, role: None })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            source: TargetSource::File(file.to_path_buf()),
+            name: name.to_owned(),
+            bundles,
+            oci_digest,
+            manifest: None,
+        })
+    }
+}
+
+/// The target path of the OCI manifest published with target `name`.
+#[must_use]
+pub fn manifest_target_name(name: &str) -> String {
+    format!("{name}.manifest.json")
 }
 
 /// The target path of the `index`th (from 0) bundle of target `name`: `<name>.sigstore.json`,
@@ -221,77 +305,118 @@ fn check_oci_digest(d: &str) -> Result<()> {
     }
 }
 
-/// Copies each file (and its bundles) into `targets/` under hash-prefixed names and lists them
-/// in their bins; then re-signs those bins, the snapshot and the timestamp with the online
-/// `signers`, once for all of them.
+fn check_manifest(t: &NewTarget) -> Result<()> {
+    let Some(manifest) = &t.manifest else {
+        return Ok(());
+    };
+    let digest: custody_crypto::Digest = t
+        .oci_digest
+        .as_deref()
+        .ok_or_else(|| invalid("a manifest is published only with its OCI digest"))?
+        .parse()
+        .map_err(|e| invalid(format!("OCI digest: {e}")))?;
+    let mut h = Hasher::new(digest.algorithm());
+    h.update(manifest);
+    if h.finalize() != digest {
+        return Err(invalid(format!("the manifest does not hash to {digest}")));
+    }
+    Ok(())
+}
+
+/// Copies each file (and its bundles, and its manifest) into `targets/` under hash-prefixed
+/// names and lists them in their bins; then re-signs those bins, the snapshot and the
+/// timestamp with the online `signers`, once for all of them, under the repository's lock.
+/// Publishing a target path again replaces it (a new version of its bin).
 pub fn add(
     repo: &Path,
-    files: &[NewTarget],
+    files: Vec<NewTarget>,
     signers: &[&dyn Signer],
     now: OffsetDateTime,
 ) -> Result<Vec<Added>> {
     // Checked before anything is copied.
-    for t in files {
+    for t in &files {
         custody_tuf::writer::check_target_path(&t.name).map_err(|e| tuf_err(&e))?;
         if let Some(d) = &t.oci_digest {
             check_oci_digest(d)?;
         }
+        check_manifest(t)?;
         for b in &t.bundles {
-            crate::verify::read_bundle(b)?;
+            parse_bundle(&b.bytes)?;
         }
     }
     let _lock = lock(repo)?;
     let src = MetaDir(repo.join("metadata"));
     let mut r = Repository::open(&src, Expiries::default()).map_err(|e| tuf_err(&e))?;
     let mut added = Vec::new();
-    let publish =
-        |r: &mut Repository, file: &Path, name: &str, custom: Option<Value>| -> Result<Added> {
-            let (length, sha256, sha512) = copy_target(repo, file, name)?;
-            let target = TargetFile {
-                length,
-                hashes: [
-                    ("sha256".to_owned(), sha256.clone()),
-                    ("sha512".to_owned(), sha512),
-                ]
-                .into(),
-                custom,
-            };
-            r.add_target(&src, name, target).map_err(|e| tuf_err(&e))?;
-            Ok(Added {
-                name: name.to_owned(),
-                length,
-                sha256,
-            })
+    let publish = |r: &mut Repository,
+                   source: TargetSource,
+                   name: &str,
+                   custom: Option<Value>|
+     -> Result<Added> {
+        let (length, sha256, sha512) = copy_target(repo, source, name)?;
+        let target = TargetFile {
+            length,
+            hashes: [
+                ("sha256".to_owned(), sha256.clone()),
+                ("sha512".to_owned(), sha512),
+            ]
+            .into(),
+            custom,
         };
+        r.add_target(&src, name, target).map_err(|e| tuf_err(&e))?;
+        Ok(Added {
+            name: name.to_owned(),
+            length,
+            sha256,
+        })
+    };
     for t in files {
         let mut bundles = Vec::new();
-        for (i, b) in t.bundles.iter().enumerate() {
-            let a = publish(&mut r, b, &bundle_target_name(&t.name, i), None)?;
-            bundles.push(json!({"target": a.name, "sha256": a.sha256, "length": a.length}));
+        for (i, b) in t.bundles.into_iter().enumerate() {
+            let a = publish(
+                &mut r,
+                TargetSource::Bytes(b.bytes),
+                &bundle_target_name(&t.name, i),
+                None,
+            )?;
+            let mut entry = json!({"target": a.name, "sha256": a.sha256, "length": a.length});
+            if let Some(role) = b.role {
+                entry["role"] = Value::String(role.to_string());
+            }
+            bundles.push(entry);
             added.push(a);
         }
-        let custom = if bundles.is_empty() && t.oci_digest.is_none() {
-            None
-        } else {
-            let mut custody = serde_json::Map::new();
-            if !bundles.is_empty() {
-                custody.insert("bundles".into(), Value::Array(bundles));
-            }
-            if let Some(d) = &t.oci_digest {
-                custody.insert("oci_digest".into(), Value::String(d.clone()));
-            }
-            Some(json!({ "custody": custody }))
-        };
-        added.push(publish(&mut r, &t.file, &t.name, custom)?);
+        let mut custody = serde_json::Map::new();
+        if let Some(m) = t.manifest {
+            let a = publish(
+                &mut r,
+                TargetSource::Bytes(m),
+                &manifest_target_name(&t.name),
+                None,
+            )?;
+            custody.insert(
+                "manifest".into(),
+                json!({"target": a.name, "sha256": a.sha256, "length": a.length}),
+            );
+            added.push(a);
+        }
+        if !bundles.is_empty() {
+            custody.insert("bundles".into(), Value::Array(bundles));
+        }
+        if let Some(d) = &t.oci_digest {
+            custody.insert("oci_digest".into(), Value::String(d.clone()));
+        }
+        let custom = (!custody.is_empty()).then(|| json!({ "custody": custody }));
+        added.push(publish(&mut r, t.source, &t.name, custom)?);
     }
     let out = r.commit(signers, now).map_err(|e| tuf_err(&e))?;
     write_metadata(repo, out)?;
     Ok(added)
 }
 
-/// Streams `file` into `targets/<dir>/<sha256>.<basename>` (hashing as it goes); called with
+/// Streams `source` into `targets/<dir>/<sha256>.<basename>` (hashing as it goes); called with
 /// the repository locked.
-fn copy_target(repo: &Path, file: &Path, name: &str) -> Result<(u64, String, String)> {
+fn copy_target(repo: &Path, source: TargetSource, name: &str) -> Result<(u64, String, String)> {
     let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
     let target_dir = repo.join("targets").join(dir);
     std::fs::create_dir_all(&target_dir).map_err(|e| Error::write(&target_dir, &e))?;
@@ -300,11 +425,20 @@ fn copy_target(repo: &Path, file: &Path, name: &str) -> Result<(u64, String, Str
     let mut h256 = Hasher::new(DigestAlgorithm::Sha256);
     let mut h512 = Hasher::new(DigestAlgorithm::Sha512);
     let mut length = 0u64;
-    let mut input = std::fs::File::open(file).map_err(|e| Error::read(file, &e))?;
+    let label = source.label();
+    let mut input: Box<dyn Read + Send> = match source {
+        TargetSource::File(file) => {
+            Box::new(std::fs::File::open(&file).map_err(|e| Error::read(&file, &e))?)
+        }
+        TargetSource::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+        TargetSource::Reader { reader, .. } => reader,
+    };
     write_atomic_with(&tmp, Overwrite::Replace, Visibility::Public, &mut |w| {
         let mut buf = vec![0u8; 1 << 20];
         loop {
-            let n = input.read(&mut buf).map_err(|e| Error::read(file, &e))?;
+            let n = input
+                .read(&mut buf)
+                .map_err(|e| Error::read(Path::new(&label), &e))?;
             if n == 0 {
                 return Ok(());
             }
@@ -520,15 +654,24 @@ pub struct VerifiedBundle {
     pub verification: Verification,
 }
 
-/// One entry of `custom.custody.bundles`.
+/// One entry of `custom.custody.bundles` (or `custom.custody.manifest`).
 struct BundleRef {
     target: String,
     sha256: String,
+    /// The role its signer must hold, when the listing names one.
+    role: Option<custody_formats::trust_root::Role>,
+}
+
+/// What `custom.custody` lists for a target.
+struct CustodyListing {
+    bundles: Vec<BundleRef>,
+    /// The OCI manifest (a target) and its digest, when listed.
+    manifest: Option<(BundleRef, custody_crypto::Digest)>,
 }
 
 /// Reads `custom.custody.bundles` of a target (docs/tuf.md); `None` when the target lists none.
 /// The field is signed metadata: when it is there but malformed, the target is refused.
-fn custody_bundles(target: &str, custom: Option<&Value>) -> Result<Option<Vec<BundleRef>>> {
+fn custody_bundles(target: &str, custom: Option<&Value>) -> Result<Option<CustodyListing>> {
     let Some(custody) = custom.and_then(|c| c.get("custody")) else {
         return Ok(None);
     };
@@ -541,14 +684,7 @@ fn custody_bundles(target: &str, custom: Option<&Value>) -> Result<Option<Vec<Bu
     let Some(custody) = custody.as_object() else {
         return Err(bad("not an object"));
     };
-    let Some(list) = custody.get("bundles") else {
-        return Ok(None);
-    };
-    let list = list
-        .as_array()
-        .ok_or_else(|| bad("bundles is not an array"))?;
-    let mut out = Vec::new();
-    for entry in list {
+    let reference = |entry: &Value| -> Result<BundleRef> {
         let name = entry["target"]
             .as_str()
             .ok_or_else(|| bad("a bundle has no target"))?;
@@ -560,12 +696,60 @@ fn custody_bundles(target: &str, custom: Option<&Value>) -> Result<Option<Vec<Bu
         if name == target {
             return Err(bad("a bundle names the target itself"));
         }
-        out.push(BundleRef {
+        let role = match entry.get("role") {
+            None => None,
+            Some(r) => Some(
+                r.as_str()
+                    .and_then(|r| r.parse().ok())
+                    .ok_or_else(|| bad("a bundle's role is not a trust-root role"))?,
+            ),
+        };
+        Ok(BundleRef {
             target: name.to_owned(),
             sha256: sha256.to_owned(),
-        });
+            role,
+        })
+    };
+    let Some(list) = custody.get("bundles") else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| bad("bundles is not an array"))?;
+    let mut bundles = Vec::new();
+    for entry in list {
+        bundles.push(reference(entry)?);
     }
-    Ok((!out.is_empty()).then_some(out))
+    if bundles.is_empty() {
+        return Ok(None);
+    }
+    let manifest = match custody.get("manifest") {
+        None => None,
+        Some(m) => {
+            let r = reference(m)?;
+            if r.role.is_some() {
+                return Err(bad("the manifest has a role"));
+            }
+            let digest = custody
+                .get("oci_digest")
+                .and_then(Value::as_str)
+                .and_then(|d| d.parse::<custody_crypto::Digest>().ok())
+                .ok_or_else(|| bad("a manifest is listed without a valid oci_digest"))?;
+            Some((r, digest))
+        }
+    };
+    Ok(Some(CustodyListing { bundles, manifest }))
+}
+
+/// The digests of the layers `manifest` (an OCI image manifest) names.
+fn manifest_layers(manifest: &[u8]) -> Vec<custody_crypto::Digest> {
+    let v: Value = serde_json::from_slice(manifest).unwrap_or(Value::Null);
+    v.get("layers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("digest")?.as_str()?.parse().ok())
+        .collect()
 }
 
 /// Streams the target `info` from the repository to `sink`, checking its signed length and
@@ -608,6 +792,13 @@ fn download(
     verifier.finish().map_err(|e| tuf_err(&e))
 }
 
+fn trust_role(trust: Option<&Trust<'_>>) -> Option<custody_formats::trust_root::Role> {
+    match trust {
+        Some(Trust::TrustRoot { role, .. }) => Some(*role),
+        _ => None,
+    }
+}
+
 /// Runs the TUF client workflow against the repository at `base` (serving `metadata/` and
 /// `targets/`), starting from `trusted_root` and the trusted metadata in `cache`; then
 /// streams `target` to a temporary file beside `out`, checks its length and hashes, and
@@ -642,16 +833,16 @@ pub fn fetch(
     .map_err(|e| tuf_err(&e))?;
     client.refresh().map_err(|e| tuf_err(&e))?;
     let info = client.target_info(target).map_err(|e| tuf_err(&e))?;
-    let refs = custody_bundles(target, info.file.custom.as_ref())?;
-    let refs = match (refs, trust) {
-        (None, None) => Vec::new(),
-        (Some(refs), Some(_)) => refs,
-        (Some(refs), None) => {
+    let listing = custody_bundles(target, info.file.custom.as_ref())?;
+    let (refs, manifest_ref) = match (listing, trust) {
+        (None, None) => (Vec::new(), None),
+        (Some(l), Some(_)) => (l.bundles, l.manifest),
+        (Some(l), None) => {
             return Err(Error::new(
                 Code::TufTrustRootRequired,
                 format!(
                     "target '{target}' lists {} custody bundle(s) to verify it with; give --trust-root",
-                    refs.len()
+                    l.bundles.len()
                 ),
             ));
         }
@@ -664,8 +855,18 @@ pub fn fetch(
             ));
         }
     };
+    if let (Some(Trust::TrustRoot { role, .. }), false) = (
+        trust,
+        refs.iter()
+            .any(|r| r.role.is_none_or(|x| Some(x) == trust_role(trust))),
+    ) {
+        return Err(Error::new(
+            Code::TufBundleMissing,
+            format!("target '{target}' lists no custody bundle by a key of role {role}"),
+        ));
+    }
     let mut bundle_infos = Vec::new();
-    for r in &refs {
+    for r in refs.iter().chain(manifest_ref.as_ref().map(|(m, _)| m)) {
         let b = client.target_info(&r.target).map_err(|e| tuf_err(&e))?;
         if b.file.hashes.get("sha256") != Some(&r.sha256) {
             return Err(Error::new(
@@ -692,8 +893,32 @@ pub fn fetch(
     let root_version = client.root().version;
     let (fetcher, _) = client.into_parts();
 
+    // The manifest (last of `bundle_infos`): it must hash to the OCI digest; its digests are
+    // then bound to the file once the file is shown to be one of its layers.
+    let manifest = match &manifest_ref {
+        Some((_, oci)) => {
+            let m = bundle_infos.pop().ok_or_else(|| invalid("no manifest"))?;
+            let mut bytes = Vec::new();
+            download(&fetcher, &m, consistent, &mut |chunk| {
+                bytes.extend_from_slice(chunk);
+                Ok(())
+            })?;
+            let mut h = Hasher::new(oci.algorithm());
+            h.update(&bytes);
+            if h.finalize() != *oci {
+                return Err(Error::new(
+                    Code::TufTargetMismatch,
+                    format!(
+                        "the manifest of target '{target}' does not hash to its oci_digest {oci}"
+                    ),
+                ));
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
     let mut bundles = Vec::new();
-    for b in &bundle_infos {
+    for (b, r) in bundle_infos.iter().zip(&refs) {
         let mut bytes = Vec::new();
         download(&fetcher, b, consistent, &mut |chunk| {
             bytes.extend_from_slice(chunk);
@@ -709,10 +934,14 @@ pub fn fetch(
                 ),
             ));
         }
-        bundles.push((b.path.clone(), bundle));
+        bundles.push((b.path.clone(), bundle, r.role));
     }
     let mut algorithms: Vec<DigestAlgorithm> = Vec::new();
-    for (_, b) in &bundles {
+    if manifest.is_some() {
+        // To find the file among the manifest's layers, whatever their algorithm.
+        algorithms = vec![DigestAlgorithm::Sha256, DigestAlgorithm::Sha512];
+    }
+    for (_, b, _) in &bundles {
         for a in b.digest_algorithms_needed() {
             if !algorithms.contains(&a) {
                 algorithms.push(a);
@@ -735,9 +964,45 @@ pub fn fetch(
                 .into_iter()
                 .map(Hasher::finalize)
                 .collect();
-            for (name, bundle) in &bundles {
-                let verification =
-                    verify_bundle_digests(bundle, &digests, trust, now).map_err(|e| {
+            let mut manifest_digests = Vec::new();
+            if let (Some(m), Some((_, oci))) = (&manifest, &manifest_ref) {
+                let layers = manifest_layers(m);
+                if !digests.iter().any(|d| layers.contains(d)) {
+                    return Err(Error::new(
+                        Code::TufTargetMismatch,
+                        format!("target '{target}' is not a layer of the manifest {oci} it lists"),
+                    ));
+                }
+                // The manifest names the file, so evidence over the manifest is about it.
+                for a in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512] {
+                    let mut h = Hasher::new(a);
+                    h.update(m);
+                    manifest_digests.push(h.finalize());
+                }
+            }
+            for (name, bundle, role) in &bundles {
+                let own;
+                let trust = match (trust, role) {
+                    (Trust::TrustRoot { root, .. }, Some(role)) => {
+                        own = Trust::TrustRoot { root, role: *role };
+                        &own
+                    }
+                    _ => trust,
+                };
+                // About the file itself, or else about the manifest that names it.
+                let verification = verify_bundle_digests(bundle, &digests, trust, now)
+                    .or_else(|e| {
+                        let about_other = matches!(
+                            e.code(),
+                            Code::ArtifactDigestMismatch | Code::SubjectMismatch
+                        );
+                        if about_other && !manifest_digests.is_empty() {
+                            verify_bundle_digests(bundle, &manifest_digests, trust, now)
+                        } else {
+                            Err(e)
+                        }
+                    })
+                    .map_err(|e| {
                         let hint = e.hint().to_owned();
                         Error::new(e.code(), format!("bundle '{name}': {}", e.message()))
                             .with_hint(hint)
@@ -770,28 +1035,106 @@ pub fn online_resign_due(timestamp_expires: i64, snapshot_expires: i64, now: i64
         || snapshot_expires.saturating_sub(now) < validity.snapshot / 2
 }
 
-/// Re-signs the online roles (as [`resign_online`]) if [`online_resign_due`] says so, deciding
-/// and signing under the repository's lock. Returns the new snapshot version, `None` when
+/// Whether a bin that expires at `bin_expires` is due to be re-signed: less than half of the
+/// validity a fresh bin gets is left.
+#[must_use]
+pub fn bin_resign_due(bin_expires: i64, now: i64) -> bool {
+    bin_expires.saturating_sub(now) < Expiries::default().bins / 2
+}
+
+/// What [`OnlineResigner::resign_if_due`] re-signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resigned {
+    /// The new snapshot version.
+    pub snapshot: u64,
+    /// How many bins were re-signed with it.
+    pub bins: usize,
+}
+
+/// Keeps a served repository's online roles fresh: the snapshot and timestamp, and every
+/// delegated bin, each re-signed once half of its validity is gone. Bins change only with a
+/// new snapshot, so their earliest expiry is remembered per snapshot version and the bins are
+/// read again only after the snapshot changed.
+#[derive(Debug)]
+pub struct OnlineResigner {
+    repo: PathBuf,
+    /// (snapshot version, earliest bin expiry) of the last scan.
+    bins_seen: Option<(u64, i64)>,
+}
+
+impl OnlineResigner {
+    /// For the repository `repo`.
+    #[must_use]
+    pub fn new(repo: &Path) -> Self {
+        Self {
+            repo: repo.to_path_buf(),
+            bins_seen: None,
+        }
+    }
+
+    /// Re-signs, under the repository's lock, the bins that are due ([`bin_resign_due`]) and,
+    /// if any bin was due or [`online_resign_due`] says so, the snapshot and timestamp: one
+    /// commit. Returns `None` when nothing was due.
+    pub fn resign_if_due(
+        &mut self,
+        signers: &[&dyn Signer],
+        now: OffsetDateTime,
+    ) -> Result<Option<Resigned>> {
+        let repo = &self.repo;
+        let _lock = lock(repo)?;
+        let meta = repo.join("metadata");
+        let src = MetaDir(meta.clone());
+        let mut r = Repository::open(&src, Expiries::default()).map_err(|e| tuf_err(&e))?;
+        let ts_bytes = read_limited(&meta.join("timestamp.json"), METADATA_LIMIT)?;
+        let ts_env = custody_tuf::metadata::Envelope::parse(&ts_bytes, "timestamp")
+            .map_err(|e| tuf_err(&e))?;
+        let ts =
+            custody_tuf::metadata::Timestamp::from_envelope(&ts_env).map_err(|e| tuf_err(&e))?;
+        let now_s = now.unix_timestamp();
+        let snapshot_version = r.snapshot().version;
+        let bins_maybe_due = match self.bins_seen {
+            Some((v, earliest)) if v == snapshot_version => bin_resign_due(earliest, now_s),
+            _ => true,
+        };
+        let mut due_bins = Vec::new();
+        if bins_maybe_due {
+            let expiries = r.bin_expiries(&src).map_err(|e| tuf_err(&e))?;
+            let earliest = expiries.iter().map(|(_, e)| *e).min().unwrap_or(i64::MAX);
+            self.bins_seen = Some((snapshot_version, earliest));
+            due_bins = expiries
+                .into_iter()
+                .filter(|(_, e)| bin_resign_due(*e, now_s))
+                .map(|(n, _)| n)
+                .collect();
+        }
+        if due_bins.is_empty() && !online_resign_due(ts.expires, r.snapshot().expires, now_s) {
+            return Ok(None);
+        }
+        for n in &due_bins {
+            r.touch_bin(&src, *n).map_err(|e| tuf_err(&e))?;
+        }
+        let out = r.commit(signers, now).map_err(|e| tuf_err(&e))?;
+        write_metadata(repo, out)?;
+        // The bins just signed are fresh; the others' earliest expiry is re-read next time.
+        self.bins_seen = None;
+        Ok(Some(Resigned {
+            snapshot: r.snapshot().version,
+            bins: due_bins.len(),
+        }))
+    }
+}
+
+/// Re-signs the online roles that are due, as [`OnlineResigner::resign_if_due`] (without
+/// remembering bin expiries between calls). Returns the new snapshot version, `None` when
 /// nothing was due.
 pub fn resign_online_if_due(
     repo: &Path,
     signers: &[&dyn Signer],
     now: OffsetDateTime,
 ) -> Result<Option<u64>> {
-    let _lock = lock(repo)?;
-    let meta = repo.join("metadata");
-    let src = MetaDir(meta.clone());
-    let mut r = Repository::open(&src, Expiries::default()).map_err(|e| tuf_err(&e))?;
-    let ts_bytes = read_limited(&meta.join("timestamp.json"), METADATA_LIMIT)?;
-    let ts_env =
-        custody_tuf::metadata::Envelope::parse(&ts_bytes, "timestamp").map_err(|e| tuf_err(&e))?;
-    let ts = custody_tuf::metadata::Timestamp::from_envelope(&ts_env).map_err(|e| tuf_err(&e))?;
-    if !online_resign_due(ts.expires, r.snapshot().expires, now.unix_timestamp()) {
-        return Ok(None);
-    }
-    let out = r.commit(signers, now).map_err(|e| tuf_err(&e))?;
-    write_metadata(repo, out)?;
-    Ok(Some(r.snapshot().version))
+    Ok(OnlineResigner::new(repo)
+        .resign_if_due(signers, now)?
+        .map(|r| r.snapshot))
 }
 
 /// How long an HTTP cache may keep a published file.
@@ -965,6 +1308,121 @@ mod serve_tests {
         assert!(online_resign_due(now + DAY, now + 3 * DAY, now));
         assert!(online_resign_due(now - 1, now - 1, now));
         assert!(online_resign_due(i64::MIN, i64::MAX, now));
+    }
+
+    /// The versions of every bin, from the published snapshot.
+    fn bin_versions(repo: &Path) -> Vec<u64> {
+        let meta = repo.join("metadata");
+        let ts: Value =
+            serde_json::from_slice(&std::fs::read(meta.join("timestamp.json")).unwrap()).unwrap();
+        let v = &ts["signed"]["meta"]["snapshot.json"]["version"];
+        let snap: Value = serde_json::from_slice(
+            &std::fs::read(meta.join(format!("{v}.snapshot.json"))).unwrap(),
+        )
+        .unwrap();
+        (0..4)
+            .map(|n| {
+                snap["signed"]["meta"][format!("bins-{n}.json")]["version"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_server_resigns_only_the_bins_past_half_their_validity() {
+        use custody_crypto::{KeyAlgorithm, SigningKey};
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let g = || SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let (root, targets, online) = (g(), g(), g());
+        let config = RepoConfig {
+            root_keys: vec![root.public_key().clone()],
+            root_threshold: 1,
+            targets_key: targets.public_key().clone(),
+            snapshot_key: online.public_key().clone(),
+            timestamp_key: online.public_key().clone(),
+            bins_key: online.public_key().clone(),
+            bit_length: 2,
+            name_prefix: "bins".into(),
+        };
+        let t0 = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+        let key = dir.path().join("online.key");
+        let files = OnlineKeyFiles {
+            snapshot: key.clone(),
+            timestamp: key.clone(),
+            bins: key,
+        };
+        init(&repo, &config, &[&root, &targets, &online], &files, t0).unwrap();
+        let signers: [&dyn Signer; 1] = [&online];
+        let mut resigner = OnlineResigner::new(&repo);
+        assert_eq!(bin_versions(&repo), [1, 1, 1, 1]);
+        assert_eq!(
+            resigner
+                .resign_if_due(&signers, t0 + time::Duration::hours(1))
+                .unwrap(),
+            None
+        );
+
+        // A target added on day 30 rewrites its bin only: that bin now expires on day 120.
+        let t30 = t0 + time::Duration::days(30);
+        let target = NewTarget {
+            source: TargetSource::Bytes(b"hello".to_vec()),
+            name: "apps/hello".into(),
+            bundles: Vec::new(),
+            oci_digest: None,
+            manifest: None,
+        };
+        add(&repo, vec![target], &signers, t30).unwrap();
+        let after_add = bin_versions(&repo);
+        let added_bin = after_add.iter().position(|v| *v == 2).unwrap();
+        assert_eq!(after_add.iter().filter(|v| **v == 1).count(), 3);
+
+        // Day 46: the three bins signed at init (valid until day 90) have less than half of
+        // their 90 days left; the added one (until day 120) does not. One snapshot for all.
+        let snapshot_before = resigner_snapshot(&repo);
+        let t46 = t0 + time::Duration::days(46);
+        let r = resigner.resign_if_due(&signers, t46).unwrap().unwrap();
+        assert_eq!(r.bins, 3);
+        assert_eq!(r.snapshot, snapshot_before + 1);
+        let v = bin_versions(&repo);
+        // Versions 1 -> 2 for the three due bins; the added bin keeps its version 2.
+        assert_eq!(v, [2, 2, 2, 2]);
+        assert_eq!(
+            v[added_bin], after_add[added_bin],
+            "the fresh bin is not re-signed"
+        );
+        // Nothing is due right after.
+        assert_eq!(resigner.resign_if_due(&signers, t46).unwrap(), None);
+        assert_eq!(resigner.resign_if_due(&signers, t46).unwrap(), None);
+
+        // Day 76: the added bin (until day 120) is due; the others (until day 136) are not.
+        let t76 = t0 + time::Duration::days(76);
+        let r = resigner.resign_if_due(&signers, t76).unwrap().unwrap();
+        assert_eq!(r.bins, 1);
+        let v2 = bin_versions(&repo);
+        for n in 0..4 {
+            let expected = if n == added_bin { v[n] + 1 } else { v[n] };
+            assert_eq!(v2[n], expected, "bin {n}");
+        }
+        // Only the snapshot and timestamp are due six days later (the snapshot lasts a week).
+        let t82 = t76 + time::Duration::days(6);
+        let r = resigner.resign_if_due(&signers, t82).unwrap().unwrap();
+        assert_eq!(r.bins, 0);
+        assert_eq!(bin_versions(&repo), v2);
+        // The repository still opens and lists the target.
+        let src = MetaDir(repo.join("metadata"));
+        let mut opened = Repository::open(&src, Expiries::default()).unwrap();
+        assert!(opened.target(&src, "apps/hello").unwrap().is_some());
+    }
+
+    fn resigner_snapshot(repo: &Path) -> u64 {
+        let ts: Value =
+            serde_json::from_slice(&std::fs::read(repo.join("metadata/timestamp.json")).unwrap())
+                .unwrap();
+        ts["signed"]["meta"]["snapshot.json"]["version"]
+            .as_u64()
+            .unwrap()
     }
 
     #[test]

@@ -69,7 +69,8 @@ async fn history(
 }
 
 /// `POST /api/v1/environments/{environment}/records`: a signed, logged promotion or rollback
-/// record (a Sigstore bundle); 201 with the recorded event.
+/// record (a Sigstore bundle); 201 with the recorded event, and with `tuf` when the server
+/// publishes the environment's promotions to its TUF repository.
 async fn record(
     State(deployments): State<Arc<Deployments>>,
     Path(environment): Path<String>,
@@ -77,9 +78,28 @@ async fn record(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let token = bearer(&headers).map(str::to_owned);
-    let event =
+    let recorded =
         blocking(move || deployments.promote(token.as_deref(), &environment, &body)).await?;
-    Ok(json_response(StatusCode::CREATED, &event_to_json(&event)))
+    let mut answer = event_to_json(&recorded.event);
+    match &recorded.published {
+        None => {}
+        Some(Ok(p)) => answer["tuf"] = json!({"published": true, "target": p.target}),
+        Some(Err(e)) => {
+            // The record stands; the publication can be redone with `custody tuf add`.
+            eprintln!(
+                "custody serve: '{}' record {} was not published to the TUF repository: {}: {}",
+                recorded.event.environment,
+                recorded.event.sequence,
+                e.code(),
+                e.message()
+            );
+            answer["tuf"] = json!({
+                "published": false,
+                "error": {"code": e.code().to_string(), "message": e.message()},
+            });
+        }
+    }
+    Ok(json_response(StatusCode::CREATED, &answer))
 }
 
 /// `POST /api/v1/gate` with `{"environment", "repository", "digest", "action"?}`: the decision,

@@ -367,6 +367,41 @@ impl Repository {
             .ok_or_else(|| Error::InvalidRequest("bin vanished".into()))
     }
 
+    /// Every bin's expiry (Unix seconds), bin by bin: each bin the snapshot lists is read
+    /// through `source` (its signed contents are not checked again, and it is not kept).
+    pub fn bin_expiries(&self, source: &dyn MetadataSource) -> Result<Vec<(u64, i64)>, Error> {
+        (0..self.succinct.bin_count())
+            .map(|n| {
+                if let Some(bin) = self.bins.get(&n) {
+                    return Ok((n, bin.expires));
+                }
+                let name = self.succinct.bin_name(n);
+                let meta = self
+                    .snapshot
+                    .meta
+                    .get(&format!("{name}.json"))
+                    .ok_or_else(|| Error::malformed("snapshot", format!("does not list {name}")))?;
+                let file = format!("{}.{name}.json", meta.version);
+                let t = Targets::from_envelope(
+                    &Envelope::parse(&read_required(source, &file)?, &name)?,
+                    &name,
+                )?;
+                Ok((n, t.expires))
+            })
+            .collect()
+    }
+
+    /// Marks bin `n` for re-signing by the next [`Self::commit`] (a new version with a fresh
+    /// expiry and the same targets); the bin is read through `source` if needed.
+    pub fn touch_bin(&mut self, source: &dyn MetadataSource, n: u64) -> Result<(), Error> {
+        if n >= self.succinct.bin_count() {
+            return Err(Error::InvalidRequest(format!("there is no bin {n}")));
+        }
+        self.bin_mut(source, n)?;
+        self.dirty_bins.insert(n);
+        Ok(())
+    }
+
     /// Adds (or replaces) a target in its bin; the bin is read through `source` if needed.
     pub fn add_target(
         &mut self,

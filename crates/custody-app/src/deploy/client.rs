@@ -202,6 +202,16 @@ pub fn approve(
     })
 }
 
+/// A record the server accepted: the event, and the server's `tuf` answer (whether it
+/// published the artifact to its TUF repository) when it gave one.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The recorded event.
+    pub event: EnvironmentEvent,
+    /// `{"published": true, "target"}` or `{"published": false, "error": {"code", "message"}}`.
+    pub tuf: Option<Value>,
+}
+
 /// `custody promote` and `custody rollback`'s last step: signs the environment's next record
 /// (logged through `logger`) moving it to the manifest at `reference`, and submits it.
 /// The server records it only if it verifies and its policy allows the artifact.
@@ -216,7 +226,7 @@ pub fn promote(
     trust_root: &Verified<TrustRoot>,
     now: OffsetDateTime,
     logger: Logger<'_>,
-) -> Result<EnvironmentEvent> {
+) -> Result<Submitted> {
     let (descriptor, _) = resolve(client, reference)?;
     let events = verified_history(client, reference, environment, trust_root, now)?;
     let promotion = Promotion {
@@ -243,7 +253,10 @@ pub fn promote(
         &environment_url(reference, environment, "/records"),
         Some(&body),
     )?;
-    event_from_json(&answer)
+    Ok(Submitted {
+        event: event_from_json(&answer)?,
+        tuf: answer.get("tuf").filter(|t| t.is_object()).cloned(),
+    })
 }
 
 /// What a local decision needs besides the artifact.

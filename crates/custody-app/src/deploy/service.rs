@@ -70,6 +70,31 @@ impl PolicyCache {
     }
 }
 
+/// Told about every promotion or rollback once it is recorded (for example to publish the
+/// artifact to a TUF repository: [`super::publish::TufPublisher`]). What it answers is
+/// reported with the recorded event; a failure never undoes the record.
+pub trait PromotionListener: Send + Sync {
+    /// Called after `event` was appended to its environment's history. `None` when the
+    /// listener has nothing to do for this event (for example another environment).
+    fn promoted(&self, event: &EnvironmentEvent) -> Option<Result<Published>>;
+}
+
+/// What a [`PromotionListener`] published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The target path of the artifact's file.
+    pub target: String,
+}
+
+/// A recorded promotion or rollback, and what the listener made of it.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The appended event.
+    pub event: EnvironmentEvent,
+    /// The listener's outcome; `None` without a listener or when it had nothing to do.
+    pub published: Option<Result<Published>>,
+}
+
 /// What the deployment service is built from.
 pub struct DeploymentsConfig {
     /// Where environment histories live.
@@ -87,6 +112,8 @@ pub struct DeploymentsConfig {
     pub advisories: Option<Vec<Advisory>>,
     /// The clock.
     pub clock: Clock,
+    /// Told about each recorded promotion or rollback, after the append.
+    pub listener: Option<Arc<dyn PromotionListener>>,
 }
 
 /// The deployment service.
@@ -203,18 +230,32 @@ impl Deployments {
 
     /// Records a promotion or rollback (needs `environment:ENV:promote`): the signed, logged
     /// record in `bundle_json` must verify as the environment's next record, and the policy
-    /// must allow the artifact. Returns the recorded event.
+    /// must allow the artifact. Returns the recorded event and, when a listener is configured,
+    /// its outcome. The listener is called after the append and before the next promotion is
+    /// considered, so that publications happen in the order of the history; its failure is
+    /// reported, not returned as an error: the record stands.
     pub fn promote(
         &self,
         token: Option<&str>,
         environment: &str,
         bundle_json: &[u8],
-    ) -> Result<EnvironmentEvent> {
+    ) -> Result<Recorded> {
         self.authorize(token, environment, "promote")?;
         let _serial = self
             .append
             .lock()
             .map_err(|_| Error::new(Code::Internal, "promotion lock poisoned"))?;
+        let event = self.record(environment, bundle_json)?;
+        let published = self
+            .config
+            .listener
+            .as_ref()
+            .and_then(|l| l.promoted(&event));
+        Ok(Recorded { event, published })
+    }
+
+    /// Verifies and appends the record; called with the append lock held.
+    fn record(&self, environment: &str, bundle_json: &[u8]) -> Result<EnvironmentEvent> {
         let now = (self.config.clock)();
         let root = self.config.trust_root.current(now)?;
         let history = self.stored_history(environment)?;

@@ -652,6 +652,29 @@ impl Registry {
         Ok(Some((found.bytes, evidence)))
     }
 
+    /// A blob of `repository`, open for reading, and its length: for the server's own use
+    /// (no token; the caller decides who may see it). `None` when the repository has no such
+    /// blob.
+    pub fn stored_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> crate::error::Result<Option<(Box<dyn BlobRead>, u64)>> {
+        validate_repository(repository).map_err(|e| RegistryError::from(e).error)?;
+        let linked = self
+            .parts
+            .meta
+            .linked_blob(repository, digest)
+            .map_err(|e| RegistryError::from(e).error)?;
+        if linked.is_none() {
+            return Ok(None);
+        }
+        self.parts
+            .blobs
+            .open(digest)
+            .map_err(|e| RegistryError::from(e).error)
+    }
+
     /// The bundles of every bundle referrer of `subject`, digest-checked.
     pub fn evidence(&self, repository: &str, subject: &Digest) -> RegistryResult<Vec<Evidence>> {
         let mut out = Vec::new();

@@ -218,23 +218,45 @@ pub(crate) fn approve(args: ApproveArgs, out: &Output) -> Result<()> {
     Ok(())
 }
 
+fn print_submitted(out: &Output, submitted: &deploy::Submitted) {
+    let Some(tuf) = &submitted.tuf else {
+        return print_event(out, &submitted.event);
+    };
+    let line = if tuf["published"] == true {
+        format!(
+            "\npublished to the TUF repository as {}",
+            tuf["target"].as_str().unwrap_or("")
+        )
+    } else {
+        format!(
+            "\nnot published to the TUF repository ({}: {}); redo it with 'custody tuf add'",
+            tuf["error"]["code"].as_str().unwrap_or(""),
+            tuf["error"]["message"].as_str().unwrap_or("")
+        )
+    };
+    let mut value = deploy::event_to_json(&submitted.event);
+    value["tuf"] = tuf.clone();
+    out.success(&format!("{}{line}", event_line(&submitted.event)), value);
+}
+
 fn print_event(out: &Output, event: &custody_app::deploy::EnvironmentEvent) {
-    out.success(
-        &format!(
-            "{} '{}' record {}: {}@{}{} (log index {})",
-            custody_app::deploy::kind_name(event.kind),
-            event.environment,
-            event.sequence,
-            event.repository,
-            event.digest,
-            event
-                .previous
-                .map(|p| format!(", was {p}"))
-                .unwrap_or_default(),
-            event.log_index
-        ),
-        deploy::event_to_json(event),
-    );
+    out.success(&event_line(event), deploy::event_to_json(event));
+}
+
+fn event_line(event: &custody_app::deploy::EnvironmentEvent) -> String {
+    format!(
+        "{} '{}' record {}: {}@{}{} (log index {})",
+        custody_app::deploy::kind_name(event.kind),
+        event.environment,
+        event.sequence,
+        event.repository,
+        event.digest,
+        event
+            .previous
+            .map(|p| format!(", was {p}"))
+            .unwrap_or_default(),
+        event.log_index
+    )
 }
 
 pub(crate) fn promote(args: PromoteArgs, out: &Output) -> Result<()> {
@@ -255,7 +277,7 @@ pub(crate) fn promote(args: PromoteArgs, out: &Output) -> Result<()> {
             logger,
         )
     })?;
-    print_event(out, &event);
+    print_submitted(out, &event);
     Ok(())
 }
 
@@ -282,7 +304,7 @@ pub(crate) fn rollback(args: RollbackArgs, out: &Output) -> Result<()> {
             logger,
         )
     })?;
-    print_event(out, &event);
+    print_submitted(out, &event);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use custody_app::datadir::{DataDir, initialize};
+use custody_app::deploy::publish::TufPublisher;
 use custody_app::deploy::service::{Deployments, DeploymentsConfig};
 use custody_app::keys::NewKeyProtection;
 use custody_app::log::{Log, SequencerConfig};
@@ -53,6 +54,11 @@ pub(crate) struct Args {
     /// with the online keys recorded at init.
     #[arg(long, value_name = "DIR")]
     tuf_repo: Option<PathBuf>,
+    /// Publish the artifacts promoted (or rolled back) to environment ENV to the TUF
+    /// repository as targets ENV/REPOSITORY/<file> carrying their bundles (repeatable; needs
+    /// --tuf-repo and --policies).
+    #[arg(long = "tuf-publish", value_name = "ENV")]
+    tuf_publish: Vec<String>,
     /// Deployment policies: ENV.rego (package custody.env.ENV) per environment, plus shared
     /// modules. Without it nothing can be promoted and the gate denies (fail closed).
     #[arg(long, value_name = "DIR")]
@@ -135,7 +141,7 @@ const TUF_RESIGN_CHECK: std::time::Duration = std::time::Duration::from_secs(60)
 /// Checks the TUF repository's snapshot and timestamp now and then every
 /// [`TUF_RESIGN_CHECK`], on its own thread, re-signing them when half their validity is gone.
 /// A failure is reported on stderr (code and message, never key material) and retried.
-fn spawn_tuf_resigner(repo: PathBuf, keys: Vec<custody_crypto::SigningKey>) -> Result<()> {
+fn spawn_tuf_resigner(repo: PathBuf, keys: Arc<Vec<custody_crypto::SigningKey>>) -> Result<()> {
     std::thread::Builder::new()
         .name("tuf-resign".into())
         .spawn(move || {
@@ -143,11 +149,13 @@ fn spawn_tuf_resigner(repo: PathBuf, keys: Vec<custody_crypto::SigningKey>) -> R
                 .iter()
                 .map(|k| k as &dyn custody_crypto::Signer)
                 .collect();
+            let mut resigner = custody_app::tuf::OnlineResigner::new(&repo);
             loop {
                 let now = super::now();
-                match custody_app::tuf::resign_online_if_due(&repo, &signers, now) {
-                    Ok(Some(v)) => eprintln!(
-                        "custody serve: re-signed the TUF snapshot (version {v}) and timestamp"
+                match resigner.resign_if_due(&signers, now) {
+                    Ok(Some(r)) => eprintln!(
+                        "custody serve: re-signed {} TUF bin(s), the snapshot (version {}) and the timestamp",
+                        r.bins, r.snapshot
                     ),
                     Ok(None) => {}
                     Err(e) => eprintln!(
@@ -194,11 +202,17 @@ fn witnesses(args: &Args) -> Result<Vec<custody_app::witnessing::WitnessEndpoint
 
 pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let witnesses = witnesses(&args)?;
+    if !args.tuf_publish.is_empty() && (args.tuf_repo.is_none() || args.policies.is_none()) {
+        return Err(Error::new(
+            Code::Usage,
+            "--tuf-publish needs --tuf-repo (where to publish) and --policies (to promote)",
+        ));
+    }
     // The TUF repository and its online keys are checked before anything is started.
     let tuf = match &args.tuf_repo {
         Some(dir) => {
             let repo = custody_app::tuf::published_repo(dir)?;
-            let keys = super::tuf::online_signers(&repo)?;
+            let keys = Arc::new(super::tuf::online_signers(&repo)?);
             Some((repo, keys))
         }
         None => None,
@@ -248,10 +262,23 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     let config = registry_config(&args)?;
     let registry = registry(&args, &dir, Arc::clone(&config), Arc::clone(&audit))?;
     spawn_gc(&registry);
+    let trust_root = Arc::new(TrustRootSource::new(&trust_root_path(&config, &dir)));
+    let listener = match &tuf {
+        Some((repo, keys)) if !args.tuf_publish.is_empty() => Some(Arc::new(TufPublisher {
+            repo: repo.clone(),
+            environments: args.tuf_publish.clone(),
+            registry: Arc::clone(&registry),
+            trust_root: Arc::clone(&trust_root),
+            signers: Arc::clone(keys),
+            clock: Box::new(super::now),
+        })
+            as Arc<dyn custody_app::deploy::service::PromotionListener>),
+        _ => None,
+    };
     let deployments = Arc::new(Deployments::new(DeploymentsConfig {
         store: custody_app::datadir::open_environment_store(&dir)?,
         registry: Arc::clone(&registry),
-        trust_root: Arc::new(TrustRootSource::new(&trust_root_path(&config, &dir))),
+        trust_root,
         tokens: TokenChecker::open(&dir.database())?,
         policies: args.policies.clone(),
         advisories: match &args.advisories {
@@ -259,6 +286,7 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             None => None,
         },
         clock: Box::new(super::now),
+        listener,
     }));
 
     let mut router =

@@ -228,16 +228,16 @@ pub(crate) fn run(command: Command, out: &Output) -> Result<()> {
                             )
                         })?,
                 };
-                files.push(custody_app::tuf::NewTarget {
-                    file: f.clone(),
-                    name,
-                    bundles: a.bundles.clone(),
-                    oci_digest: a.oci_digest.clone(),
-                });
+                files.push(custody_app::tuf::NewTarget::from_files(
+                    f,
+                    &name,
+                    &a.bundles,
+                    a.oci_digest.clone(),
+                )?);
             }
             let signer_keys = online_signers(&a.repo)?;
             let signers: Vec<&dyn Signer> = signer_keys.iter().map(|k| k as &dyn Signer).collect();
-            let added = custody_app::tuf::add(&a.repo, &files, &signers, now)?;
+            let added = custody_app::tuf::add(&a.repo, files, &signers, now)?;
             let lines: Vec<String> = added
                 .iter()
                 .map(|t| format!("added {} ({} bytes, sha256 {})", t.name, t.length, t.sha256))

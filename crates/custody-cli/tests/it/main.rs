@@ -18,6 +18,7 @@ mod sbom;
 mod support;
 mod trust_root;
 mod tuf;
+mod tuf_publish;
 mod usage;
 mod witness;
 mod witnessed;
