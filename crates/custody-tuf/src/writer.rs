@@ -347,19 +347,25 @@ impl Repository {
         &self.snapshot
     }
 
+    /// Bin `n` as the current snapshot lists it, read through `source`: its name and targets.
+    fn read_bin(&self, source: &dyn MetadataSource, n: u64) -> Result<(String, Targets), Error> {
+        let name = self.succinct.bin_name(n);
+        let meta = self
+            .snapshot
+            .meta
+            .get(&format!("{name}.json"))
+            .ok_or_else(|| Error::malformed("snapshot", format!("does not list {name}")))?;
+        let file = format!("{}.{name}.json", meta.version);
+        let t = Targets::from_envelope(
+            &Envelope::parse(&read_required(source, &file)?, &name)?,
+            &name,
+        )?;
+        Ok((name, t))
+    }
+
     fn bin_mut(&mut self, source: &dyn MetadataSource, n: u64) -> Result<&mut Bin, Error> {
         if !self.bins.contains_key(&n) {
-            let name = self.succinct.bin_name(n);
-            let meta = self
-                .snapshot
-                .meta
-                .get(&format!("{name}.json"))
-                .ok_or_else(|| Error::malformed("snapshot", format!("does not list {name}")))?;
-            let file = format!("{}.{name}.json", meta.version);
-            let t = Targets::from_envelope(
-                &Envelope::parse(&read_required(source, &file)?, &name)?,
-                &name,
-            )?;
+            let (name, t) = self.read_bin(source, n)?;
             self.bins.insert(n, Bin::from_targets(&name, t)?);
         }
         self.bins
@@ -375,18 +381,7 @@ impl Repository {
                 if let Some(bin) = self.bins.get(&n) {
                     return Ok((n, bin.expires));
                 }
-                let name = self.succinct.bin_name(n);
-                let meta = self
-                    .snapshot
-                    .meta
-                    .get(&format!("{name}.json"))
-                    .ok_or_else(|| Error::malformed("snapshot", format!("does not list {name}")))?;
-                let file = format!("{}.{name}.json", meta.version);
-                let t = Targets::from_envelope(
-                    &Envelope::parse(&read_required(source, &file)?, &name)?,
-                    &name,
-                )?;
-                Ok((n, t.expires))
+                Ok((n, self.read_bin(source, n)?.1.expires))
             })
             .collect()
     }
