@@ -208,6 +208,11 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
             "--tuf-publish needs --tuf-repo (where to publish) and --policies (to promote)",
         ));
     }
+    // A broken policy directory is reported now, not at the first promotion. (It is re-read
+    // whenever its files change; a later breakage denies every decision, with the error.)
+    if let Some(dir) = &args.policies {
+        custody_app::policy::load_policy_dir(dir)?;
+    }
     // The TUF repository and its online keys are checked before anything is started.
     let tuf = match &args.tuf_repo {
         Some(dir) => {

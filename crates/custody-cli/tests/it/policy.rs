@@ -87,3 +87,34 @@ fn policy_test_invalid_policy_exits_2() {
     );
     s.fails(&["policy", "test", "missing"], "CUSTODY-E2070");
 }
+
+#[test]
+fn the_server_refuses_to_start_with_a_broken_policy_directory() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.path("policies")).unwrap();
+    s.write(
+        "policies/prod.rego",
+        b"package custody.env.prod\n\ndeny contains if {\n",
+    );
+    let v = s.fails(
+        &[
+            "serve",
+            "--data",
+            "data",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-passphrase",
+            "--policies",
+            "policies",
+        ],
+        "CUSTODY-E2070",
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prod.rego"),
+        "{v}"
+    );
+    assert!(!s.path("data").exists(), "nothing was initialised");
+}
