@@ -665,11 +665,27 @@ pub const REBUILD_FILE: &str = "rebuild.sigstore.json";
 /// Provenance bundles larger than this are refused.
 pub const PROVENANCE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// What the provenance's signature is verified with before anything of it is run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProvenanceTrust {
+    /// A trust root (verified against its own root keys): the provenance must verify as
+    /// `custody verify --trust-root R --role build` would (signature, key role and validity,
+    /// log inclusion when the trust root names a log).
+    TrustRoot(PathBuf),
+    /// Exactly this public key (SPKI PEM), as `custody verify --key` would.
+    Key(PathBuf),
+    /// Not verified at all (`--unverified`: for debugging someone else's build). The
+    /// attestation then names no verified key.
+    Unverified,
+}
+
 /// What to rebuild and how.
 #[derive(Debug, Clone)]
 pub struct RebuildRequest {
     /// The provenance bundle (from `custody build`) of the build to reproduce.
     pub provenance: PathBuf,
+    /// What the provenance's signature must verify with before the rebuild runs.
+    pub provenance_trust: ProvenanceTrust,
     /// A directory inside a git work tree that holds the recorded commit.
     pub source_dir: PathBuf,
     /// Where the rebuilt outputs, the log and the rebuild attestation are written.
@@ -701,6 +717,8 @@ pub struct RebuildOutcome {
     pub signed: Signed,
     /// The variations applied (`--vary`).
     pub variations: Option<Variations>,
+    /// The key whose signature over the provenance was verified (`None`: `--unverified`).
+    pub provenance_key: Option<custody_build::rebuild::ProvenanceKey>,
 }
 
 /// Re-runs the build a provenance records (same command, commit, network mode and opted-in
@@ -708,8 +726,11 @@ pub struct RebuildOutcome {
 /// Reproduced: signs a rebuild attestation ([`custody_build::rebuild::REBUILD_PREDICATE_TYPE`]).
 /// Not reproduced: `CUSTODY-E1060` listing every differing file, and nothing is signed.
 ///
-/// The provenance's own signature is not checked here: the attestation binds the provenance
-/// by digest and states only what this rebuilder observed; verify the provenance separately.
+/// Fails closed: before anything runs (no checkout, no sandbox, no output directory), the
+/// provenance's signature must verify with `request.provenance_trust` (see
+/// [`verify_provenance`]); a failure is the verification's own error. Only
+/// [`ProvenanceTrust::Unverified`] skips this. The attestation binds the provenance by digest
+/// and names the key that verified it.
 pub fn rebuild<S: Signer>(
     request: &RebuildRequest,
     load_signer: impl FnOnce(&Path) -> Result<S>,
@@ -735,8 +756,10 @@ pub fn rebuild<S: Signer>(
             request.provenance.display()
         )));
     };
-    let statement = custody_formats::intoto::Statement::from_json(envelope.payload(), &limits)
+    let unverified = custody_formats::intoto::Statement::from_json(envelope.payload(), &limits)
         .map_err(|e| Error::format(crate::Document::Bundle, &e))?;
+    let (statement, provenance_key) =
+        verify_provenance(&bundle, unverified, &request.provenance_trust, now())?;
     let recorded = recorded_build(&statement).map_err(|e| Error::build(&e))?;
     let source =
         host::source_at(&request.source_dir, &recorded.revision).map_err(|e| Error::build(&e))?;
@@ -775,6 +798,7 @@ pub fn rebuild<S: Signer>(
     let attestation = rebuild_statement(
         &recorded,
         &provenance_digest,
+        provenance_key.as_ref(),
         &request.rebuilder_id,
         &outputs,
         now(),
@@ -792,7 +816,60 @@ pub fn rebuild<S: Signer>(
         log_path: executed.log_path,
         signed,
         variations,
+        provenance_key,
     })
+}
+
+/// Verifies the provenance bundle's signature as `custody verify` does (with role `build` for
+/// a trust root), without an artifact file: the statement's subjects are the built files, so
+/// the digests to verify against are taken from the (not yet verified) statement only to name
+/// them; the verification then proves that the signed statement carries them. Returns the
+/// verified statement (the unverified one for [`ProvenanceTrust::Unverified`]) and the key
+/// that verified it.
+pub fn verify_provenance(
+    bundle: &custody_formats::bundle::Bundle,
+    unverified: custody_formats::intoto::Statement,
+    trust: &ProvenanceTrust,
+    now: OffsetDateTime,
+) -> Result<(
+    custody_formats::intoto::Statement,
+    Option<custody_build::rebuild::ProvenanceKey>,
+)> {
+    use crate::verify::{Trust, verify_bundle_digests};
+    use custody_formats::trust_root::Role;
+
+    let digests: Vec<Digest> = unverified
+        .subjects()
+        .iter()
+        .flat_map(|s| {
+            [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
+                .into_iter()
+                .filter_map(|a| s.digest(a))
+        })
+        .collect();
+    let verification = match trust {
+        ProvenanceTrust::Unverified => return Ok((unverified, None)),
+        ProvenanceTrust::Key(path) => {
+            let key = crate::keys::load_public_key(path)?;
+            verify_bundle_digests(bundle, &digests, &Trust::Key(&key), now)?
+        }
+        ProvenanceTrust::TrustRoot(path) => {
+            let root = crate::trust::load_trust_root(path, now)?;
+            let trust = Trust::TrustRoot {
+                root: &root,
+                role: Role::Build,
+            };
+            verify_bundle_digests(bundle, &digests, &trust, now)?
+        }
+    };
+    let statement = verification.statement.ok_or_else(|| {
+        invalid("the provenance bundle holds a message signature, not build provenance")
+    })?;
+    let key = custody_build::rebuild::ProvenanceKey {
+        key_id: verification.key_id,
+        role: verification.role,
+    };
+    Ok((statement, Some(key)))
 }
 
 /// At most this many differing files are compared with diffoscope.

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use custody_crypto::Digest;
+use custody_crypto::{Digest, KeyId};
 use custody_formats::intoto::{Statement, Subject};
 use custody_formats::slsa::{PREDICATE_TYPE_V1, Provenance};
+use custody_formats::trust_root::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -203,12 +204,27 @@ pub fn report_excerpt(report: &str, limit: usize) -> String {
     )
 }
 
+/// The key whose signature over the provenance the rebuilder verified before rebuilding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceKey {
+    /// The key that signed the provenance.
+    pub key_id: KeyId,
+    /// The role it holds in the trust root the provenance was verified with; `None` when it was
+    /// verified with a single public key.
+    pub role: Option<Role>,
+}
+
 /// The rebuild attestation: the same subjects, a custody predicate naming the provenance (by
-/// digest), the rebuilder, the source and the command, and the variations of a varied rebuild
-/// ([`crate::vary::Variations::describe`]).
+/// digest, and the key that verified it unless it was rebuilt `--unverified`:
+/// `provenance.verifiedKey`), the rebuilder, the source and the command, and the variations of
+/// a varied rebuild ([`crate::vary::Variations::describe`]).
+///
+/// `provenance.verifiedKey` is absent when the provenance was not verified (as in attestations
+/// written before custody verified provenance): readers treat its absence as "not verified".
 pub fn rebuild_statement(
     recorded: &RecordedBuild,
     provenance_digest: &Digest,
+    verified_key: Option<&ProvenanceKey>,
     rebuilder_id: &str,
     outputs: &[FileDigest],
     finished_on: OffsetDateTime,
@@ -229,6 +245,13 @@ pub fn rebuild_statement(
         "network": recorded.network.as_str(),
         "rebuiltOn": finished,
     });
+    if let Some(key) = verified_key {
+        let mut verified = json!({"keyid": key.key_id.to_string()});
+        if let Some(role) = key.role {
+            verified["role"] = json!(role.name());
+        }
+        predicate["provenance"]["verifiedKey"] = verified;
+    }
     if let Some(v) = variations {
         predicate["variations"] = v;
     }
@@ -295,9 +318,14 @@ mod tests {
 
     #[test]
     fn the_attestation_names_the_provenance_and_the_subjects() {
+        let key = ProvenanceKey {
+            key_id: sha256(b"key").hex().parse().unwrap(),
+            role: Some(Role::Build),
+        };
         let st = rebuild_statement(
             &recorded(),
             &sha256(b"bundle"),
+            Some(&key),
             "https://rebuilder.example/1",
             &[file("a", b"a")],
             OffsetDateTime::UNIX_EPOCH,
@@ -312,6 +340,23 @@ mod tests {
         assert_eq!(st.predicate()["result"], "reproducible");
         assert!(st.subjects()[0].matches(&sha512(b"a")));
         assert_eq!(st.predicate()["variations"]["umask"], "0002");
+        let verified = &st.predicate()["provenance"]["verifiedKey"];
+        assert_eq!(verified["keyid"], key.key_id.to_string());
+        assert_eq!(verified["role"], "build");
+
+        // Unverified (--unverified): no verifiedKey, as in attestations written before it.
+        let st = rebuild_statement(
+            &recorded(),
+            &sha256(b"bundle"),
+            None,
+            "https://rebuilder.example/1",
+            &[file("a", b"a")],
+            OffsetDateTime::UNIX_EPOCH,
+            None,
+        )
+        .unwrap();
+        assert!(st.predicate()["provenance"].get("verifiedKey").is_none());
+        assert!(st.predicate().get("variations").is_none());
     }
 
     #[test]

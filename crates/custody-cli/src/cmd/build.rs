@@ -135,11 +135,25 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<()> {
     Ok(())
 }
 
-/// `custody rebuild PROVENANCE --key K [--out DIR] [--source DIR] [--vary]`.
+/// `custody rebuild PROVENANCE --key K (--trust-root R | --build-key PUB | --unverified)
+/// [--out DIR] [--source DIR] [--vary]`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("provenance_trust").multiple(false).args(["trust_root", "build_key", "unverified"])))]
 pub(crate) struct RebuildArgs {
     /// The provenance bundle written by `custody build` (DIR/provenance.sigstore.json).
     provenance: PathBuf,
+    /// Verify the provenance with a trust root before anything runs: signed by a key with role
+    /// build, valid now, and logged when the trust root names a log (as `custody verify
+    /// --role build`).
+    #[arg(long, value_name = "ROOT.json")]
+    trust_root: Option<PathBuf>,
+    /// Verify the provenance with exactly this public key (SPKI PEM) before anything runs.
+    #[arg(long, value_name = "PUB")]
+    build_key: Option<PathBuf>,
+    /// Do not verify the provenance's signature (only for debugging someone else's build): the
+    /// command runs as whoever wrote the provenance recorded it.
+    #[arg(long)]
+    unverified: bool,
     /// The rebuilder's key (PKCS#8 PEM); read only after a successful, reproducing rebuild.
     #[arg(long)]
     key: PathBuf,
@@ -170,8 +184,26 @@ pub(crate) struct RebuildArgs {
 }
 
 pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
+    use custody_app::build::ProvenanceTrust;
+
+    let provenance_trust = match (args.trust_root, args.build_key, args.unverified) {
+        (Some(root), _, _) => ProvenanceTrust::TrustRoot(root),
+        (None, Some(key), _) => ProvenanceTrust::Key(key),
+        (None, None, true) => ProvenanceTrust::Unverified,
+        (None, None, false) => {
+            return Err(custody_app::Error::new(
+                custody_app::Code::Usage,
+                "rebuild runs the command the provenance records, so the provenance must verify first: give --trust-root, --build-key or --unverified",
+            )
+            .with_hint("Pass --build-key BUILD.pub (the key that signed the provenance) or --trust-root ROOT.json (a key with role build); --unverified skips the check, for debugging someone else's build only."));
+        }
+    };
+    if provenance_trust == ProvenanceTrust::Unverified {
+        out.info("warning: --unverified: the provenance's signature is not checked; its recorded command runs as written");
+    }
     let request = custody_app::build::RebuildRequest {
         provenance: args.provenance,
+        provenance_trust,
         source_dir: args.source,
         out_dir: args.out.clone(),
         key_path: args.key,
@@ -195,12 +227,19 @@ pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
         .first()
         .map(|e| e.log_index);
     let names: Vec<&str> = outcome.outputs.iter().map(|o| o.path.as_str()).collect();
+    let provenance_key = outcome
+        .provenance_key
+        .as_ref()
+        .map(|k| k.key_id.to_string());
     out.success(
         &format!(
-            "reproducible: commit {} rebuilt to the same {} file(s); rebuild attestation signed with key {}\n  attestation: {}{}",
+            "reproducible: commit {} rebuilt to the same {} file(s); rebuild attestation signed with key {}\n  provenance: {}\n  attestation: {}{}",
             outcome.commit,
             names.len(),
             outcome.signed.key_id,
+            provenance_key
+                .as_ref()
+                .map_or_else(|| "not verified (--unverified)".to_owned(), |k| format!("verified, signed by key {k}")),
             outcome.attestation_path.display(),
             outcome
                 .variations
@@ -215,6 +254,7 @@ pub(crate) fn run_rebuild(args: RebuildArgs, out: &Output) -> Result<()> {
             "attestation": outcome.attestation_path,
             "log": outcome.log_path,
             "keyId": outcome.signed.key_id.to_string(),
+            "provenanceKeyId": provenance_key,
             "subjects": names,
             "logIndex": log_index,
             "variations": outcome.variations.as_ref().map(custody_app::build::Variations::describe),

@@ -54,7 +54,8 @@ pub(crate) enum Command {
     Verify(verify::Args),
     /// Run a command in a sandbox and sign SLSA v1 provenance for the files it writes.
     Build(build::Args),
-    /// Re-run a recorded build in a fresh sandbox; sign a rebuild attestation if it reproduces.
+    /// Verify a build's provenance, re-run the build in a fresh sandbox; sign a rebuild
+    /// attestation if it reproduces.
     Rebuild(build::RebuildArgs),
     /// Write a CycloneDX 1.6 SBOM of a Cargo.lock; optionally sign it as an attestation.
     Sbom(sbom::Args),

@@ -505,6 +505,8 @@ fn a_deterministic_build_is_reproducible_and_attested() {
         "out/provenance.sigstore.json",
         "--key",
         "k.key",
+        "--build-key",
+        "k.pub",
         "--source",
         "repo",
         "--out",
@@ -541,6 +543,10 @@ fn a_deterministic_build_is_reproducible_and_attested() {
         st["predicate"]["provenance"]["digest"]["sha256"],
         sha256_hex(&s.path("out/provenance.sigstore.json"))
     );
+    // Verified with --build-key: the key, and no role.
+    let verified = &st["predicate"]["provenance"]["verifiedKey"];
+    assert_eq!(verified["keyid"], v["provenanceKeyId"]);
+    assert!(verified.get("role").is_none(), "{st}");
 }
 
 #[test]
@@ -555,6 +561,8 @@ fn a_build_embedding_random_bytes_is_not_reproducible() {
             "out/provenance.sigstore.json",
             "--key",
             "k.key",
+            "--build-key",
+            "k.pub",
             "--source",
             "repo",
             "--out",
@@ -590,6 +598,8 @@ fn a_build_embedding_random_bytes_is_not_reproducible() {
             "foreign.json",
             "--key",
             "k.key",
+            "--build-key",
+            "k.pub",
             "--source",
             "repo",
             "--out",
@@ -600,12 +610,130 @@ fn a_build_embedding_random_bytes_is_not_reproducible() {
     assert!(!s.path("re3").exists());
 }
 
+/// `rebuild PROVENANCE --key k.key --source repo --out OUT TRUST...` (TRUST: how the
+/// provenance is verified).
+fn rebuild_trusting<'a>(provenance: &'a str, out: &'a str, trust: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "rebuild", provenance, "--key", "k.key", "--source", "repo", "--out", out,
+    ];
+    args.extend_from_slice(trust);
+    args
+}
+
+/// The in-toto statement inside a bundle written by custody.
+fn bundle_statement(s: &Scratch, name: &str) -> Value {
+    let bundle: Value = serde_json::from_slice(&s.read(name)).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+#[test]
+fn rebuild_verifies_the_provenance_before_anything_runs() {
+    let (s, _repo) = setup(&[("msg.txt", b"stable\n")]);
+    let (status, v) = build(
+        &s,
+        &[],
+        &[],
+        &["sh", "-c", "cp msg.txt \"$CUSTODY_OUT/a.txt\""],
+    );
+    assert_eq!(status, 0, "{v}");
+    let build_key_id = v["keyId"].as_str().unwrap().to_owned();
+    let provenance = "out/provenance.sigstore.json";
+
+    // Neither --trust-root, --build-key nor --unverified: a usage error naming them.
+    let v = s.fails(&rebuild_trusting(provenance, "re0", &[]), "CUSTODY-E2001");
+    let message = v["error"]["message"].as_str().unwrap();
+    for flag in ["--trust-root", "--build-key", "--unverified"] {
+        assert!(message.contains(flag), "{message}");
+    }
+    assert!(!s.path("re0").exists());
+    // Two of them at once: refused by the command line.
+    let (status, _) = s.json(&rebuild_trusting(
+        provenance,
+        "re0",
+        &["--build-key", "k.pub", "--unverified"],
+    ));
+    assert_eq!(status, 2);
+    assert!(!s.path("re0").exists());
+
+    // One flipped payload byte (the recorded command's "msg.txt" becomes "lsg.txt"): the
+    // signature does not verify, nothing runs, nothing is signed.
+    let mut bundle: Value = serde_json::from_slice(&s.read(provenance)).unwrap();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut payload = engine
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let at = payload
+        .windows(b"cp msg.txt".len())
+        .position(|w| w == b"cp msg.txt")
+        .unwrap()
+        + 3;
+    payload[at] ^= 1;
+    bundle["dsseEnvelope"]["payload"] = Value::String(engine.encode(&payload));
+    s.write("tampered.json", bundle.to_string().as_bytes());
+    s.fails(
+        &rebuild_trusting("tampered.json", "re1", &["--build-key", "k.pub"]),
+        "CUSTODY-E1002",
+    );
+    assert!(!s.path("re1").exists());
+
+    // Signed by another key than the one given, or than the trust root's build key.
+    s.key("other", "ed25519");
+    s.fails(
+        &rebuild_trusting(provenance, "re2", &["--build-key", "other.pub"]),
+        "CUSTODY-E1003",
+    );
+    assert!(!s.path("re2").exists());
+    s.key("root", "ed25519");
+    s.trust_root("other-root.json", &["build=other.pub"]);
+    s.fails(
+        &rebuild_trusting(provenance, "re3", &["--trust-root", "other-root.json"]),
+        "CUSTODY-E1004",
+    );
+    assert!(!s.path("re3").exists());
+    // The right key with another role than build.
+    s.trust_root("release-root.json", &["release=k.pub"]);
+    s.fails(
+        &rebuild_trusting(provenance, "re4", &["--trust-root", "release-root.json"]),
+        "CUSTODY-E1005",
+    );
+    assert!(!s.path("re4").exists());
+
+    // A trust root whose build key signed it: rebuilt, and the attestation names that key.
+    s.trust_root("root.json", &["build=k.pub"]);
+    let v = s.ok(&rebuild_trusting(
+        provenance,
+        "re5",
+        &["--trust-root", "root.json"],
+    ));
+    assert_eq!(v["reproducible"], true, "{v}");
+    assert_eq!(v["provenanceKeyId"], build_key_id.as_str());
+    let st = bundle_statement(&s, "re5/rebuild.sigstore.json");
+    let verified = &st["predicate"]["provenance"]["verifiedKey"];
+    assert_eq!(verified["keyid"], build_key_id.as_str(), "{st}");
+    assert_eq!(verified["role"], "build", "{st}");
+
+    // --unverified (debugging someone else's build): rebuilt, and the attestation names no key.
+    let v = s.ok(&rebuild_trusting(provenance, "re6", &["--unverified"]));
+    assert_eq!(v["reproducible"], true, "{v}");
+    assert_eq!(v["provenanceKeyId"], Value::Null);
+    let st = bundle_statement(&s, "re6/rebuild.sigstore.json");
+    assert!(
+        st["predicate"]["provenance"].get("verifiedKey").is_none(),
+        "{st}"
+    );
+}
+
 fn rebuild_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "rebuild",
         "out/provenance.sigstore.json",
         "--key",
         "k.key",
+        "--build-key",
+        "k.pub",
         "--source",
         "repo",
         "--out",
