@@ -3,10 +3,12 @@
 //! The library half holds the checks so that the `it` integration test can run them too:
 //! [`layering`] enforces the direction of dependencies between workspace crates, [`tidy`]
 //! rejects forbidden patterns in sources, and [`interop`] prepares the Python venv that the
-//! interop tests use as a reference implementation.
+//! interop tests use as a reference implementation, and [`self_build`] builds custody's own
+//! release binary with `custody build` and checks its provenance.
 
 pub mod interop;
 pub mod layering;
+pub mod self_build;
 pub mod tidy;
 
 use std::path::{Path, PathBuf};

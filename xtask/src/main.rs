@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
-use xtask::interop;
+use xtask::{interop, self_build};
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [args]
@@ -12,7 +12,14 @@ commands:
   test [-- ARGS...]  prepare the interop venv (target/interop-venv), then run every test:
                      `cargo nextest run --workspace --locked --no-fail-fast ARGS...`
                      and `cargo test --doc --workspace --locked`; narrow the nextest run with
-                     a filterset, e.g. `cargo xtask test -- -E 'package(custody-log)'`
+                     a filterset, e.g. `cargo xtask test -- -E 'package(custody-log)'`;
+                     then, on a clean work tree and without ARGS, `self-build` (on a dirty tree
+                     it is skipped, and with CI=true a dirty tree fails)
+  self-build [--source DIR] [--work-dir DIR]
+                     build custody's release binary with `custody build` (sandboxed, offline,
+                     vendored crates) from the HEAD commit of DIR (default: this workspace),
+                     then check the provenance with `custody verify`, securesystemslib and
+                     in-toto-attestation; outputs in DIR (default: target/self-build)
   tidy               check the crate layering (xtask/src/layering.rs) and forbidden patterns
                      (ignored or should-panic tests, placeholder and debugging macros)
   bench [ARGS...]    run bench/run: digest and signature throughput against openssl
@@ -32,6 +39,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "test" => test(&root, rest),
         "tidy" => tidy(&root, rest),
+        "self-build" => self_build(&root, rest),
         "bench" => bench(&root, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
@@ -95,12 +103,58 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
         eprintln!("{error}");
         failed.push("cargo test --doc");
     }
+    // custody builds itself (docs/build.md). It builds the HEAD commit, so it runs only on a
+    // clean work tree; CI always has one. A narrowed run (ARGS) is about some tests, not this.
+    if !extra.is_empty() {
+        eprintln!("self-build skipped: a test filter was given (run `cargo xtask self-build`)");
+    } else if let Err(error) = self_build_if_clean(root, &python) {
+        eprintln!("{error}");
+        failed.push("self-build");
+    }
     if failed.is_empty() {
         eprintln!("xtask: all tests passed");
         Ok(())
     } else {
         Err(format!("xtask: failed: {}", failed.join(", ")))
     }
+}
+
+/// Runs the self-build on a clean work tree. On a dirty one it prints why it is skipped, unless
+/// this is CI, where a dirty tree is an error (CI works on a fresh clone).
+fn self_build_if_clean(root: &Path, python: &Path) -> Result<(), String> {
+    let changes = self_build::uncommitted_changes(root)?;
+    if !changes.is_empty() {
+        if self_build::in_ci() {
+            return Err(format!(
+                "xtask: self-build: CI=true but the work tree has uncommitted changes:\n{changes}"
+            ));
+        }
+        eprintln!("{}", self_build::SKIPPED_DIRTY);
+        return Ok(());
+    }
+    self_build::run(&self_build::Options {
+        root: root.to_path_buf(),
+        source: root.to_path_buf(),
+        work_dir: xtask::target_dir(root).join("self-build"),
+        python: python.to_path_buf(),
+        build_custody: false,
+    })
+    .map(drop)
+}
+
+fn self_build(root: &Path, args: &[String]) -> Result<(), String> {
+    let args = self_build::parse_args(args)?;
+    let python = interop::ensure_venv(root, &xtask::target_dir(root))?;
+    self_build::run(&self_build::Options {
+        root: root.to_path_buf(),
+        source: args.source.unwrap_or_else(|| root.to_path_buf()),
+        work_dir: args
+            .work_dir
+            .unwrap_or_else(|| xtask::target_dir(root).join("self-build")),
+        python,
+        build_custody: true,
+    })
+    .map(drop)
 }
 
 fn tidy(root: &Path, args: &[String]) -> Result<(), String> {
